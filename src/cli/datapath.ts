@@ -1,0 +1,4 @@
+// PLACEHOLDER — owned by the helper implementing `portus datapath`; replaced before any release.
+import type { Command } from 'commander';
+
+export function register(_program: Command): void {}

@@ -1,0 +1,33 @@
+/**
+ * The one interface every transport implements (spec ipc.md §5): send one CCP message to an
+ * address, receive byte buffers with the sender's address.
+ * @module
+ */
+
+/**
+ * A datapath address as the transport reports it: for unix sockets the sender's path (or
+ * `'\0name'` for an abstract address); for netlink `'netlink'`; for the char device `'char'`;
+ * for channels the channel's name. The agent keys datapaths by this string.
+ */
+export type Address = string;
+
+/** Called with each received buffer (which may hold several concatenated CCP messages). */
+export type ReceiveHandler = (buf: Buffer, from: Address) => void;
+
+/** A bidirectional message transport. */
+export interface Transport {
+  /** Short name: 'unix', 'netlink', 'char' or 'channel'. */
+  readonly kind: string;
+  /**
+   * Send exactly one CCP message as one datagram / netlink message / write to `to`.
+   * The buffer may be reused by the caller as soon as `send` returns.
+   * Throws a PortusError (IPC_SEND) if the message cannot be sent.
+   */
+  send(msg: Uint8Array, to: Address): void;
+  /** Install the receive handler (replaces a previous one). */
+  onMessage(handler: ReceiveHandler): void;
+  /** Install an error handler for asynchronous transport errors (they are logged otherwise). */
+  onError?(handler: (err: Error) => void): void;
+  /** Close the transport and release its resources (removes a unix socket file it created). */
+  close(): Promise<void>;
+}
