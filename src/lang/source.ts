@@ -1,0 +1,49 @@
+/**
+ * Source positions and the single place compile errors are raised.
+ *
+ * The compiler keeps positions as 0-based character offsets while it works (cheap) and turns
+ * them into 1-based line and column only when it reports something.
+ * @module
+ */
+import { CompileError } from '../errors.ts';
+import type { SourcePos } from '../errors.ts';
+
+/** 1-based line and column of `offset` in `source` (lines end at LF). */
+export function positionOf(source: string, offset: number): SourcePos {
+  const end = Math.max(0, Math.min(offset, source.length));
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < end; i++) {
+    if (source.charCodeAt(i) === 10) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, column: end - lineStart + 1, offset: end };
+}
+
+/** Throw a {@link CompileError} for `reason` at character `offset` of `source`. */
+export function raise(source: string, offset: number, reason: string): never {
+  throw new CompileError(reason, source, positionOf(source, offset));
+}
+
+/** `line:col: text` — how warnings are worded. */
+export function located(source: string, offset: number, text: string): string {
+  const p = positionOf(source, offset);
+  return `${p.line}:${p.column}: ${text}`;
+}
+
+/** A short, printable excerpt of the token starting at `offset` (for messages). */
+export function tokenAt(source: string, offset: number): string {
+  let end = offset;
+  while (end < source.length && end - offset < 24) {
+    const c = source.charCodeAt(end);
+    if (c === 32 || c === 9 || c === 10 || c === 13 || c === 40 || c === 41) break;
+    end++;
+  }
+  if (end === offset) {
+    if (offset >= source.length) return 'end of program';
+    return JSON.stringify(source[offset]);
+  }
+  return '`' + source.slice(offset, end) + '`';
+}
