@@ -1,0 +1,180 @@
+// Spec worked examples (language.md §13; wire-protocol.md §12.6): instructions, event tables and
+// INSTALL_EXPR bytes, exactly. Checklist items 7 and 49.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { compile } from '../../src/lang/index.ts';
+import { encodeInstall } from '../../src/wire/index.ts';
+import { assertCompiles, evs } from './helpers.ts';
+
+export const EXAMPLE_A = `(def (Report (volatile rtt 0) (volatile acked 0) (minrtt +infinity)))
+(when true
+    (:= Report.acked (+ Report.acked Ack.bytes_acked))
+    (:= Report.rtt Flow.rtt_sample_us)
+    (:= Report.minrtt (min Report.minrtt Flow.rtt_sample_us))
+    (fallthrough)
+)
+(when (> Micros Report.minrtt)
+    (report)
+    (:= Micros 0)
+)
+`;
+
+export const EXAMPLE_B = `(def
+    (Report (volatile srtt 0) (cwnd 0))
+    (target 20000)
+    (volatile hits 0)
+)
+(when true
+    (:= Report.srtt (ewma 8 Flow.rtt_sample_us))
+    (:= inc (/ (* Ack.bytes_acked 1448) Cwnd))
+    (:= Cwnd (min (+ Cwnd inc) target))
+    (:= hits (if (> Flow.rtt_sample_us 5000) (+ hits 1)))
+    (:= Report.cwnd Cwnd)
+    (fallthrough)
+)
+(when (> Micros 100000)
+    (report)
+    (:= Micros 0)
+)
+`;
+
+export const EXAMPLE_C = `(def (Report (volatile timeout false) (volatile acks 0)) (volatile lastack 0))
+(when (&& Flow.was_timeout true)
+    (:= Report.timeout true)
+    (report)
+)
+(when true
+    (:= Report.acks (+ Report.acks 1))
+    (:= lastack (!if (== Ack.packets_acked 0) Ack.now))
+    (fallthrough)
+)
+(when (|| (> Report.acks 9) (< Flow.rtt_sample_us 100))
+    (report)
+)
+`;
+
+const HEX_A =
+  '020004010000000001000000020000000d000000030000000100000004000000060000000a000000010000000b0000000200000002050100000005010000000100000000020602000000060200000001ffffffff020500000000050000000001000000000102000000000200000000010100000000070000000005010000000400000000010501000000050100000007000000000105000000000500000000040d0000000b07000000000602000000040d0000000106020000000602000000070000000001020100000002010000000101000000060200000000020300000006020000000102020000000202000000010100000001020300000002030000000100000000';
+const HEX_B =
+  '02007401000000000200000002000000140000000400000001000000050000000c00000011000000010000001200000002000000020601000000060100000001000000000205000000000500000000010000000002080100000008010000000100000000020000000000000000000001204e0000010200000000020000000001010000000505000000000108000000040d0000000c0700000000040000000001a80500000307010000000700000000020400000001030000000003000000000701000000000700000000020400000003000000000b07010000000700000000000000000001020400000002040000000701000000060700000000040d000000018813000000070100000008010000000101000000070801000000070000000007010000000106010000000601000000020400000001020100000002010000000101000000060200000000020300000001a08601000102020000000202000000010100000001020300000002030000000100000000';
+const HEX_C =
+  '020044010000000003000000030000001000000003000000010000000400000002000000060000000100000007000000050000000c000000030000000f000000010000000205010000000501000000010000000002050000000005000000000100000000020800000000080000000001000000000c0200000000040e00000001010000000105000000000500000000010100000001020200000002020000000101000000010200000000020000000001010000000007000000000501000000010100000001050100000005010000000700000000040700000000040600000001000000000d0800000000070000000004050000000102010000000201000000010100000006070000000005010000000109000000080701000000040d00000001640000000002000000000700000000070100000001020200000002020000000101000000';
+
+test('[D.49] example A (§13.1): instructions and event table', () => {
+  const p = assertCompiles(
+    EXAMPLE_A,
+    [
+      'DEF R5.1 R5.1 #0',
+      'DEF R6.2 R6.2 #4294967295',
+      'DEF R5.0 R5.0 #0',
+      'BIND I.0 I.0 #1',
+      'ADD T.0 R5.1 P.0',
+      'BIND R5.1 R5.1 T.0',
+      'BIND R5.0 R5.0 P.13',
+      'MIN T.0 R6.2 P.13',
+      'BIND R6.2 R6.2 T.0',
+      'BIND I.1 I.1 #1',
+      'GT I.0 I.3 R6.2',
+      'BIND I.2 I.2 #1',
+      'BIND I.3 I.3 #0',
+    ],
+    evs([3, 1, 4, 6], [10, 1, 11, 2]),
+  );
+  assert.deepEqual(p.scope.reportFields, ['Report.rtt', 'Report.acked', 'Report.minrtt']);
+  assert.deepEqual(p.warnings, []);
+});
+
+test('[D.49] example A: INSTALL_EXPR bytes with uid 1 (260 bytes)', () => {
+  const p = compile(EXAMPLE_A, { uid: 1 });
+  const buf = encodeInstall(p.uid, p.events, p.instructions);
+  assert.equal(buf.length, 260);
+  assert.equal(buf.toString('hex'), HEX_A);
+});
+
+test('[D.49] example B (§13.2): instructions and event table', () => {
+  const p = assertCompiles(
+    EXAMPLE_B,
+    [
+      'DEF R6.1 R6.1 #0',
+      'DEF R5.0 R5.0 #0',
+      'DEF C8.1 C8.1 #0',
+      'DEF C0.0 C0.0 #20000',
+      'BIND I.0 I.0 #1',
+      'EWMA R5.0 #8 P.13',
+      'MUL T.0 P.0 #1448',
+      'DIV T.1 T.0 I.4',
+      'BIND L.0 L.0 T.1',
+      'ADD T.0 I.4 L.0',
+      'MIN T.1 T.0 C0.0',
+      'BIND I.4 I.4 T.1',
+      'GT T.0 P.13 #5000',
+      'ADD T.1 C8.1 #1',
+      'IF C8.1 T.0 T.1',
+      'BIND R6.1 R6.1 I.4',
+      'BIND I.1 I.1 #1',
+      'GT I.0 I.3 #100000',
+      'BIND I.2 I.2 #1',
+      'BIND I.3 I.3 #0',
+    ],
+    evs([4, 1, 5, 12], [17, 1, 18, 2]),
+  );
+  assert.deepEqual(p.scope.reportFields, ['Report.srtt', 'Report.cwnd']);
+});
+
+test('[D.49] example B: INSTALL_EXPR bytes with uid 2 (372 bytes)', () => {
+  const p = compile(EXAMPLE_B, { uid: 2 });
+  const buf = encodeInstall(p.uid, p.events, p.instructions);
+  assert.equal(buf.length, 372);
+  assert.equal(buf.toString('hex'), HEX_B);
+});
+
+test('[D.49] example C (§13.3): instructions and event table', () => {
+  assertCompiles(
+    EXAMPLE_C,
+    [
+      'DEF R5.1 R5.1 #0',
+      'DEF R5.0 R5.0 #0',
+      'DEF C8.0 C8.0 #0',
+      'MUL I.0 P.14 #1',
+      'BIND R5.0 R5.0 #1',
+      'BIND I.2 I.2 #1',
+      'BIND I.0 I.0 #1',
+      'ADD T.0 R5.1 #1',
+      'BIND R5.1 R5.1 T.0',
+      'EQUIV T.0 P.6 #0',
+      'NOTIF C8.0 T.0 P.5',
+      'BIND I.1 I.1 #1',
+      'GT T.0 R5.1 #9',
+      'LT T.1 P.13 #100',
+      'ADD I.0 T.0 T.1',
+      'BIND I.2 I.2 #1',
+    ],
+    evs([3, 1, 4, 2], [6, 1, 7, 5], [12, 3, 15, 1]),
+  );
+});
+
+test('[D.49] example C: INSTALL_EXPR bytes with uid 3 (324 bytes)', () => {
+  const p = compile(EXAMPLE_C, { uid: 3 });
+  const buf = encodeInstall(p.uid, p.events, p.instructions);
+  assert.equal(buf.length, 324);
+  assert.equal(buf.toString('hex'), HEX_C);
+});
+
+test('[A.7] portus install.rs vector (wire-protocol §12.6): uid 7, SocketId 1, 84 bytes', () => {
+  const p = compile('(def (Report (volatile foo 0)))\n(when true\n    (bind Report.foo 4)\n)\n', { uid: 7 });
+  const buf = encodeInstall(p.uid, p.events, p.instructions, 1);
+  assert.equal(
+    buf.toString('hex'),
+    '020054000100000007000000010000000300000001000000010000000200000001000000020500000000050000000001000000000102000000000200000000010100000001050000000005000000000104000000',
+  );
+});
+
+test("[E.54] the uid is the caller's choice and does not change the code", () => {
+  const a = compile(EXAMPLE_A, { uid: 1 });
+  const b = compile(EXAMPLE_A, { uid: 9 });
+  assert.equal(a.uid, 1);
+  assert.equal(b.uid, 9);
+  assert.equal(b.scope.uid, 9);
+  assert.deepEqual(a.instructions, b.instructions);
+  assert.equal(compile(EXAMPLE_A).uid, 1, 'default uid 1');
+});
