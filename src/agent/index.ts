@@ -1,0 +1,115 @@
+/**
+ * The agent: algorithm API (classic {@link AlgBase} style and portus-style {@link Algorithm}
+ * objects) and the runtime that serves datapaths over a transport.
+ * @module
+ */
+import { ErrorCodes, PortusError } from '../errors.ts';
+import * as ipcModule from '../ipc/index.ts';
+import type { Transport } from '../ipc/index.ts';
+import { isAlgClass, type AlgClass } from './classic.ts';
+import type { Logger } from './log.ts';
+import { startAgent, type Agent } from './runtime.ts';
+import type { Algorithm } from './types.ts';
+
+export { AlgBase, classicAlgorithm, isAlgClass, type AlgClass } from './classic.ts';
+export { createLogger, silentLogger, type Logger, type LogLevel } from './log.ts';
+export { formatMessage } from './format.ts';
+export {
+  startAgent,
+  ProgramsError,
+  type Agent,
+  type AgentOptions,
+  type AgentStats,
+  type ProgramInfo,
+} from './runtime.ts';
+export type {
+  Algorithm,
+  DatapathHandle,
+  DatapathInfo,
+  FieldUpdates,
+  FieldValue,
+  Flow,
+  Report,
+  ReportBase,
+} from './types.ts';
+
+/** Options of {@link connect}. */
+export interface ConnectOptions {
+  /** Log every message in and out. */
+  debug?: boolean;
+  /**
+   * Resolve only when the agent has stopped (on SIGINT/SIGTERM, after a clean shutdown);
+   * otherwise resolve with the running agent at once. Default false.
+   */
+  blocking?: boolean;
+  /** Unix socket path of the agent (default `/tmp/ccp/portus`). */
+  socketPath?: string;
+  /** Parameters for classic classes (`this.params`). */
+  params?: Readonly<Record<string, string>>;
+  /** Where to log. */
+  log?: Logger;
+  /** Program-table size of the datapaths (default 9). */
+  maxPrograms?: number;
+}
+
+/**
+ * Open a transport and run one algorithm on it (the original bindings' entry point).
+ *
+ * ```ts
+ * await connect('unix', MyAlg, { debug: true, blocking: true });
+ * ```
+ */
+export async function connect(
+  ipc: 'unix' | 'netlink' | 'char' | Transport,
+  alg: AlgClass | Algorithm,
+  opts: ConnectOptions = {},
+): Promise<Agent> {
+  if (!isAlgClass(alg) && (typeof alg !== 'object' || alg === null || typeof alg.newFlow !== 'function')) {
+    throw new PortusError(ErrorCodes.ALGORITHM, 'connect() needs an AlgBase subclass or an Algorithm object');
+  }
+  const transport = typeof ipc === 'string' ? await openIpc(ipc, opts.socketPath) : ipc;
+  let agent: Agent;
+  try {
+    agent = startAgent({
+      transport,
+      algorithms: [alg],
+      debug: opts.debug,
+      log: opts.log,
+      params: opts.params,
+      maxPrograms: opts.maxPrograms,
+    });
+  } catch (e) {
+    await transport.close();
+    throw e;
+  }
+  if (opts.blocking) await untilSignal(agent);
+  return agent;
+}
+
+type OpenTransport = (kind: 'unix' | 'netlink' | 'char', opts: { path?: string }) => Promise<Transport>;
+
+/** Open a transport by kind through `src/ipc`'s `openTransport`. */
+export async function openIpc(kind: 'unix' | 'netlink' | 'char', socketPath?: string): Promise<Transport> {
+  // Looked up dynamically so that this module loads even where a transport is not built yet.
+  const open = (ipcModule as unknown as { openTransport?: OpenTransport }).openTransport;
+  if (typeof open !== 'function') {
+    throw new PortusError(ErrorCodes.IPC_UNAVAILABLE, `transport '${kind}' is not available in this build`);
+  }
+  return open(kind, kind === 'unix' && socketPath ? { path: socketPath } : {});
+}
+
+/**
+ * Wait for SIGINT or SIGTERM, then close the agent cleanly (flows' close hooks, transport, socket
+ * file). Resolves once closed.
+ */
+export function untilSignal(agent: Agent): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      agent.close().then(resolve, reject);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}

@@ -1,0 +1,178 @@
+/**
+ * Report objects without per-message allocation: one class per program (built once, with one
+ * getter per Report variable on its prototype), one instance per (flow, program), re-pointed at
+ * each received MEASURE and read lazily through the wire's zero-allocation accessors.
+ * @module
+ */
+import { ErrorCodes, PortusError } from '../errors.ts';
+import type { Scope } from '../lang/index.ts';
+import { measureField, measureFieldBig } from '../wire/index.ts';
+import type { ReportBase } from './types.ts';
+
+/** What a report needs to know about its program. */
+export interface ReportProgram {
+  readonly uid: number;
+  readonly name: string;
+  readonly scope: Scope;
+}
+
+/** What a report needs to know about its flow. */
+export interface ReportFlow {
+  readonly sid: number;
+  /** Uid of the program the flow currently runs (as far as the agent switched it). */
+  readonly currentUid: number;
+  readonly cwnd: number;
+  readonly rate: number;
+}
+
+/** Members reserved by {@link ReportBase} (and internals): fields with these short names get no getter. */
+const RESERVED = new Set([
+  'sockId',
+  'programUid',
+  'Cwnd',
+  'Rate',
+  'get',
+  'getBig',
+  'isStale',
+  'programName',
+  'fieldNames',
+  'constructor',
+  '__proto__',
+]);
+
+/** The mutable report instance the runtime re-points at each MEASURE. */
+export class ReportImpl implements ReportBase {
+  /** Receive buffer of the current MEASURE, or null outside `onReport`. */
+  _buf: Buffer | null = null;
+  _off = 0;
+  /** Number of fields actually present in the message (from Len). */
+  _count = 0;
+  readonly _flow: ReportFlow;
+  readonly _prog: ReportProgram;
+
+  constructor(flow: ReportFlow, prog: ReportProgram) {
+    this._flow = flow;
+    this._prog = prog;
+  }
+
+  get sockId(): number {
+    return this._flow.sid;
+  }
+  get programUid(): number {
+    return this._prog.uid;
+  }
+  get Cwnd(): number {
+    return this._flow.cwnd;
+  }
+  get Rate(): number {
+    return this._flow.rate;
+  }
+  isStale(): boolean {
+    return this._flow.currentUid !== this._prog.uid;
+  }
+  programName(): string {
+    return this._prog.name;
+  }
+  fieldNames(): readonly string[] {
+    return this._prog.scope.reportFields;
+  }
+
+  /** Index of `name` after all checks; throws REPORT_FIELD otherwise. */
+  _index(name: string): number {
+    const i = this._prog.scope.reportIndex(name);
+    if (i < 0) {
+      throw new PortusError(
+        ErrorCodes.REPORT_FIELD,
+        `'${name}' is not a Report variable of program '${this._prog.name}' (uid ${this._prog.uid}); ` +
+          `its Report variables are: ${this._prog.scope.reportFields.join(', ') || '(none)'}`,
+      );
+    }
+    this._check(i);
+    return i;
+  }
+
+  /** Throws REPORT_FIELD unless field `i` can be read now. */
+  _check(i: number): void {
+    if (this._buf === null) {
+      throw new PortusError(
+        ErrorCodes.REPORT_FIELD,
+        `report of flow ${this._flow.sid} read after onReport returned; copy the values you need`,
+      );
+    }
+    if (this._flow.currentUid !== this._prog.uid) {
+      throw new PortusError(
+        ErrorCodes.REPORT_FIELD,
+        `stale report: flow ${this._flow.sid} sent a report of program '${this._prog.name}' (uid ` +
+          `${this._prog.uid}) but now runs program uid ${this._flow.currentUid}`,
+      );
+    }
+    if (i >= this._count) {
+      throw new PortusError(
+        ErrorCodes.REPORT_FIELD,
+        `report of flow ${this._flow.sid} has ${this._count} fields; field ${i} ` +
+          `(${this._prog.scope.reportFields[i]}) is missing`,
+      );
+    }
+  }
+
+  /** Field `i` as a number. */
+  _field(i: number): number {
+    this._check(i);
+    return measureField(this._buf as Buffer, this._off, i);
+  }
+
+  get(name: string): number {
+    return measureField(this._buf as Buffer, this._off, this._index(name));
+  }
+
+  getBig(name: string): bigint {
+    return measureFieldBig(this._buf as Buffer, this._off, this._index(name));
+  }
+}
+
+/** Names probed by common tooling (await, JSON, inspectors) that must read as absent, not throw. */
+const PROBED = new Set(['then', 'toJSON', 'inspect', 'nodeType', 'asymmetricMatch', '$$typeof']);
+
+// Reading a name that is neither a Report variable nor a ReportBase member throws REPORT_FIELD
+// instead of silently yielding undefined: a Proxy sits at the end of every report's prototype
+// chain, so it is consulted only for names found nowhere else (no cost for real fields).
+Object.setPrototypeOf(
+  ReportImpl.prototype,
+  new Proxy(Object.create(Object.prototype) as object, {
+    get(target, key, receiver): unknown {
+      if (typeof key === 'symbol' || key in target || PROBED.has(key))
+        return Reflect.get(target, key, receiver);
+      const r = receiver as ReportImpl;
+      const prog = r._prog;
+      throw new PortusError(
+        ErrorCodes.REPORT_FIELD,
+        `'${key}' is not a Report variable of program '${prog.name}' (uid ${prog.uid}); ` +
+          `its Report variables are: ${prog.scope.reportFields.join(', ') || '(none)'}`,
+      );
+    },
+  }),
+);
+
+/** A constructor of report instances for one program. */
+export type ReportClass = new (flow: ReportFlow, prog: ReportProgram) => ReportImpl;
+
+/** Build, once per program, a ReportImpl subclass with a getter per Report variable. */
+export function makeReportClass(scope: Scope): ReportClass {
+  class ProgramReport extends ReportImpl {}
+  const fields = scope.reportFields;
+  for (let i = 0; i < fields.length; i++) {
+    const full = fields[i];
+    const short = full.startsWith('Report.') ? full.slice('Report.'.length) : full;
+    const idx = i;
+    const desc: PropertyDescriptor = {
+      get(this: ReportImpl): number {
+        return this._field(idx);
+      },
+      enumerable: true,
+      configurable: false,
+    };
+    if (!RESERVED.has(short)) Object.defineProperty(ProgramReport.prototype, short, desc);
+    Object.defineProperty(ProgramReport.prototype, full, desc);
+  }
+  return ProgramReport;
+}

@@ -1,0 +1,54 @@
+/**
+ * Built-in algorithms, selectable by name: aimd, const, reno, cubic.
+ * @module
+ */
+import type { Algorithm } from '../agent/index.ts';
+import { ErrorCodes, PortusError } from '../errors.ts';
+import { aimd } from './aimd.ts';
+import { constAlg } from './const.ts';
+import { cubic } from './cubic.ts';
+import { reno } from './reno.ts';
+import type { Params } from './params.ts';
+
+export { aimd } from './aimd.ts';
+export { constAlg } from './const.ts';
+export { reno, RenoFlow } from './reno.ts';
+export { cubic, CubicFlow } from './cubic.ts';
+export {
+  genericCongAvoid,
+  gcaConfig,
+  GCA_PARAMS,
+  DEFAULT_SS_THRESH,
+  type GcaAlgorithm,
+  type GcaConfig,
+  type GcaFlow,
+  type Measurements,
+} from './gca.ts';
+export type { Params } from './params.ts';
+
+const FACTORIES: Record<string, (p: Params) => Algorithm> = {
+  aimd,
+  const: constAlg,
+  reno,
+  cubic,
+};
+
+/** Names of the built-in algorithms. */
+export function algorithmNames(): string[] {
+  return Object.keys(FACTORIES);
+}
+
+/**
+ * A built-in algorithm by name, configured with `params` (`--param k=v` values). Throws
+ * `ALGORITHM` for an unknown name or parameter.
+ */
+export function getAlgorithm(name: string, params: Params = {}): Algorithm {
+  const f = Object.hasOwn(FACTORIES, name) ? FACTORIES[name] : undefined;
+  if (f === undefined) {
+    throw new PortusError(
+      ErrorCodes.ALGORITHM,
+      `unknown algorithm '${name}' (built-in: ${algorithmNames().join(', ')}; or give a path to a .ts/.js file)`,
+    );
+  }
+  return f(params);
+}
