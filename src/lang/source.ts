@@ -43,7 +43,16 @@ export function tokenAt(source: string, offset: number): string {
   }
   if (end === offset) {
     if (offset >= source.length) return 'end of program';
-    return JSON.stringify(source[offset]);
+    return '`' + printable(source[offset]!) + '`';
   }
-  return '`' + source.slice(offset, end) + '`';
+  return '`' + printable(source.slice(offset, end)) + '`';
+}
+
+function printable(s: string): string {
+  let out = '';
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!;
+    out += c < 32 || c === 127 ? `\\u${c.toString(16).padStart(4, '0')}` : ch;
+  }
+  return out;
 }
