@@ -1,0 +1,1071 @@
+/**
+ * The simulated network: N TCP-like senders -> one bottleneck link (constant rate or a mahimahi
+ * trace; drop-tail buffer, optional ECN marking and random loss) -> receivers -> ACK path back.
+ *
+ * Model (documented in docs/sim.md):
+ * - Times are microseconds (floating point) on the simulated clock.
+ * - A sender's packet enters the bottleneck queue the instant it is sent. The receiver sees it
+ *   when it leaves the link; the ACK reaches the sender one propagation RTT (the flow's `rttUs`)
+ *   later. So RTT = propagation RTT + queueing + transmission time.
+ * - Queue occupancy counts every packet from enqueue until it has left the link (the packet in
+ *   service included); a packet is dropped if it would push occupancy above the buffer.
+ * - Receivers acknowledge every packet with a cumulative ACK plus the identity of the packet
+ *   that triggered it (the SACK information) and its ECN mark (echoed as ECE).
+ * - Senders keep a scoreboard per packet and a log per transmission. A transmission is lost
+ *   when 3 later transmissions have been delivered (duplicate-ACK threshold) or when a packet
+ *   sent more than minRTT/4 after it has been delivered (time based, RACK-like). Lost packets
+ *   are retransmitted before new data. The retransmission timeout follows RFC 6298 (min 200 ms,
+ *   initial 1 s, doubling backoff up to 60 s); on timeout every outstanding packet is marked lost
+ *   and cwnd drops to 1 packet (as Linux does), then the congestion controller is told.
+ * - Sending is limited by cwnd (packets in flight < floor(cwnd / MSS), at least 1) and, when a
+ *   rate is set, paced at that rate.
+ *
+ * Nothing on the per-packet path allocates: packets, transmissions and events live in typed
+ * arrays that grow by doubling.
+ * @module
+ */
+import { EventQueue } from './events.ts';
+import { createRng, type Rng } from './rng.ts';
+import type { Trace } from './trace.ts';
+
+/** The bottleneck: a constant rate or a trace. */
+export interface LinkConfig {
+  /** Constant rate in bit/s (ignored when `trace` is given). */
+  rateBps?: number;
+  /** Mahimahi trace (one 1500-byte opportunity per line). */
+  trace?: Trace;
+}
+
+/** One flow. */
+export interface FlowConfig {
+  /** Propagation round-trip time in µs. */
+  rttUs: number;
+  /** Start time in µs. */
+  startUs: number;
+  /** Stop time in µs (`Infinity`: runs to the end). */
+  stopUs: number;
+  /** Bytes to transfer (`Infinity`: bulk). */
+  bytes: number;
+  /** Packet size in bytes (payload = wire size in this model). */
+  mss: number;
+  /** Initial congestion window in bytes. */
+  initCwndBytes: number;
+}
+
+/** Everything the network needs. */
+export interface NetworkConfig {
+  link: LinkConfig;
+  /** Buffer in bytes (queue occupancy limit, packet in service included). */
+  bufferBytes: number;
+  /** Mark CE when the queue holds more than this many bytes at enqueue (`Infinity`: off). */
+  ecnThresholdBytes: number;
+  /** Random loss probability per packet at the bottleneck, in [0, 1]. */
+  lossRate: number;
+  seed: number;
+  flows: FlowConfig[];
+  /** Simulated duration in µs. */
+  durationUs: number;
+  /** Time-series sampling interval in µs. */
+  sampleIntervalUs: number;
+  /** Minimum RTO in µs (default 200 ms). */
+  minRtoUs?: number;
+  /** Initial RTO in µs (default 1 s). */
+  initialRtoUs?: number;
+}
+
+/**
+ * The per-ACK measurements, with the same field names as the datapath's `Primitives`
+ * (datapath-machine.md §1.3, filled as ccp-kernel does, algorithms.md §1).
+ */
+export interface SimPrimitives {
+  bytesAcked: number;
+  packetsAcked: number;
+  bytesMisordered: number;
+  packetsMisordered: number;
+  ecnBytes: number;
+  ecnPackets: number;
+  lostPktsSample: number;
+  bytesInFlight: number;
+  packetsInFlight: number;
+  sndCwnd: number;
+  bytesPending: number;
+  rttSampleUs: number;
+  rateOutgoing: number;
+  rateIncoming: number;
+  sndRate: number;
+  wasTimeout: boolean;
+}
+
+/** Congestion-control hooks: called with the flow index; primitives are in `net.prims[flow]`. */
+export interface FlowHooks {
+  /** The flow starts (before its first packet). */
+  start?(flow: number): void;
+  /** An ACK that delivered data was processed (kernel: a valid rate sample). */
+  ack(flow: number): void;
+  /** A retransmission timeout fired (`wasTimeout` is true in the primitives). */
+  timeout(flow: number): void;
+  /** The flow stopped (stop time reached or all its bytes acknowledged). */
+  stop?(flow: number): void;
+}
+
+const EV_SEND = 1;
+const EV_DEPART = 2;
+const EV_ACK = 3;
+const EV_RTO = 4;
+const EV_START = 5;
+const EV_STOP = 6;
+const EV_SAMPLE = 7;
+const EV_CALL = 8;
+
+/** Sender scoreboard states per packet sequence number. */
+const P_NONE = 0;
+const P_OUT = 1; // latest transmission in flight
+const P_SACKED = 2;
+const P_LOST = 3; // marked lost, waiting for retransmission
+
+/** Transmission states. */
+const T_OUT = 0;
+const T_DELIVERED = 1;
+const T_LOST = 2;
+
+/** Approximate Linux default send buffer: bytes the application keeps written ahead. */
+const SNDBUF = 4 * 1024 * 1024;
+
+/** A growable Float32Array of samples. */
+export class SampleBuffer {
+  data = new Float32Array(1024);
+  length = 0;
+  /** Append one value. */
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const d = new Float32Array(this.data.length * 2);
+      d.set(this.data);
+      this.data = d;
+    }
+    this.data[this.length++] = v;
+  }
+  /** The samples, sorted ascending (a copy). */
+  sorted(): Float32Array {
+    return this.data.slice(0, this.length).sort();
+  }
+}
+
+/** Per-flow sender + receiver state (internal; read-only for callers). */
+export class FlowState {
+  readonly index: number;
+  readonly cfg: FlowConfig;
+  readonly mss: number;
+  started = false;
+  active = false;
+  stopped = false;
+  finishedUs = NaN;
+  startedUs = NaN;
+  stoppedUs = NaN;
+  appLimitPkts: number;
+
+  // sequence scoreboard (ring over seq & seqMask)
+  seqCap = 256;
+  seqMask = 255;
+  pState = new Uint8Array(256);
+  pTx = new Int32Array(256);
+  rOoo = new Uint8Array(256); // receiver: out-of-order packet held
+  nextSeq = 0;
+  sndUna = 0;
+  inflight = 0;
+  sackedOut = 0;
+  lostOut = 0;
+  retxPtr = 0;
+
+  // transmission log (ring over tx & txMask)
+  txCap = 256;
+  txMask = 255;
+  tSeq = new Int32Array(256);
+  tState = new Uint8Array(256);
+  tSent = new Float64Array(256);
+  tDelivered = new Float64Array(256);
+  tDeliveredTime = new Float64Array(256);
+  tFirstSent = new Float64Array(256);
+  tHoleD = new Float64Array(256);
+  txNext = 0;
+  txScan = 0;
+  txHigh = -1;
+  dCount = 0;
+
+  // control
+  cwndBytes: number;
+  cwndPkts: number;
+  rateBytesPerSec = 0;
+  paceNext = 0;
+  sendTimerAt = Infinity;
+
+  // RTT / RTO
+  srtt = 0;
+  rttvar = 0;
+  minRtt = Infinity;
+  rto: number;
+  backoff = 1;
+  rtoDeadline = 0;
+  rtoTimerAt = Infinity;
+  lastRtt = 0;
+
+  // rate sample (Linux tcp_rate)
+  delivered = 0;
+  deliveredTime = 0;
+  firstSentTime = 0;
+  rateOut = 0;
+  rateIn = 0;
+
+  // receiver
+  rcvNext = 0;
+
+  // counters
+  sentPkts = 0;
+  sentBytes = 0;
+  retransPkts = 0;
+  droppedPkts = 0;
+  lostDetected = 0;
+  timeouts = 0;
+  rcvBytes = 0; // every arrival at the receiver, duplicates included
+  goodputBytes = 0; // unique data delivered to the receiver
+  ackedBytes = 0;
+
+  // per-interval accumulators for the time series
+  ivRttSum = 0;
+  ivRttN = 0;
+  ivGoodput = 0;
+
+  readonly rttSamples = new SampleBuffer();
+  readonly qdelaySamples = new SampleBuffer();
+
+  constructor(index: number, cfg: FlowConfig, initialRtoUs: number) {
+    this.index = index;
+    this.cfg = cfg;
+    this.mss = cfg.mss;
+    this.appLimitPkts = Number.isFinite(cfg.bytes) ? Math.ceil(cfg.bytes / cfg.mss) : Infinity;
+    this.cwndBytes = cfg.initCwndBytes;
+    this.cwndPkts = Math.max(1, Math.floor(cfg.initCwndBytes / cfg.mss));
+    this.rto = initialRtoUs;
+  }
+
+  /** Double the sequence ring (keeps the live range [sndUna, nextSeq) and receiver state). */
+  growSeq(): void {
+    const oldCap = this.seqCap;
+    const cap = oldCap * 2;
+    const mask = cap - 1;
+    const ps = new Uint8Array(cap);
+    const pt = new Int32Array(cap);
+    const ro = new Uint8Array(cap);
+    const lo = Math.min(this.sndUna, this.rcvNext);
+    for (let s = lo; s < this.nextSeq; s++) {
+      ps[s & mask] = this.pState[s & this.seqMask]!;
+      pt[s & mask] = this.pTx[s & this.seqMask]!;
+      ro[s & mask] = this.rOoo[s & this.seqMask]!;
+    }
+    this.pState = ps;
+    this.pTx = pt;
+    this.rOoo = ro;
+    this.seqCap = cap;
+    this.seqMask = mask;
+  }
+
+  /** Double the transmission ring (keeps [txNext - oldCap, txNext)). */
+  growTx(): void {
+    const oldCap = this.txCap;
+    const oldMask = this.txMask;
+    const cap = oldCap * 2;
+    const mask = cap - 1;
+    const seq = new Int32Array(cap);
+    const st = new Uint8Array(cap);
+    const sent = new Float64Array(cap);
+    const del = new Float64Array(cap);
+    const delT = new Float64Array(cap);
+    const first = new Float64Array(cap);
+    const hole = new Float64Array(cap);
+    for (let t = Math.max(0, this.txNext - oldCap); t < this.txNext; t++) {
+      const o = t & oldMask;
+      const n = t & mask;
+      seq[n] = this.tSeq[o]!;
+      st[n] = this.tState[o]!;
+      sent[n] = this.tSent[o]!;
+      del[n] = this.tDelivered[o]!;
+      delT[n] = this.tDeliveredTime[o]!;
+      first[n] = this.tFirstSent[o]!;
+      hole[n] = this.tHoleD[o]!;
+    }
+    this.tSeq = seq;
+    this.tState = st;
+    this.tSent = sent;
+    this.tDelivered = del;
+    this.tDeliveredTime = delT;
+    this.tFirstSent = first;
+    this.tHoleD = hole;
+    this.txCap = cap;
+    this.txMask = mask;
+  }
+}
+
+function newPrims(): SimPrimitives {
+  return {
+    bytesAcked: 0,
+    packetsAcked: 0,
+    bytesMisordered: 0,
+    packetsMisordered: 0,
+    ecnBytes: 0,
+    ecnPackets: 0,
+    lostPktsSample: 0,
+    bytesInFlight: 0,
+    packetsInFlight: 0,
+    sndCwnd: 0,
+    bytesPending: 0,
+    rttSampleUs: 0,
+    rateOutgoing: 0,
+    rateIncoming: 0,
+    sndRate: 0,
+    wasTimeout: false,
+  };
+}
+
+/** Time series sampled every `sampleIntervalUs` (index k is time (k + 1) × interval). */
+export interface TimeSeries {
+  /** Sample times in seconds. */
+  t: Float64Array;
+  /** Per flow: congestion window in bytes. */
+  cwnd: Float64Array[];
+  /** Per flow: pacing rate in bit/s (0 = not paced). */
+  rate: Float64Array[];
+  /** Per flow: goodput over the interval in bit/s. */
+  throughput: Float64Array[];
+  /** Per flow: mean RTT sample in the interval, ms (NaN if none). */
+  rtt: Float64Array[];
+  /** Queue occupancy at the sample time, bytes. */
+  queueBytes: Float64Array;
+  /** Mean queueing delay of packets entering service in the interval, ms (NaN if none). */
+  queueDelay: Float64Array;
+  /** Link throughput over the interval in bit/s. */
+  linkThroughput: Float64Array;
+  /** Number of samples taken so far. */
+  length: number;
+}
+
+/** The simulated network. Create, attach hooks with {@link setHooks}, then {@link runUntil}. */
+export class Network {
+  readonly cfg: NetworkConfig;
+  readonly flows: FlowState[];
+  /** Per-flow primitives, refilled before each hook call. */
+  readonly prims: SimPrimitives[];
+  readonly series: TimeSeries;
+  /** Current simulated time in µs. */
+  now = 0;
+  /** Number of events processed. */
+  eventsProcessed = 0;
+
+  private readonly q: EventQueue;
+  private readonly rng: Rng;
+  private hooks: FlowHooks | null = null;
+  private inHook = -1;
+
+  // packet pool
+  private pCap = 1024;
+  private pkFlow = new Int32Array(1024);
+  private pkSeq = new Int32Array(1024);
+  private pkTx = new Int32Array(1024);
+  private pkSize = new Int32Array(1024);
+  private pkEnq = new Float64Array(1024);
+  private pkMark = new Uint8Array(1024);
+  private pkCum = new Int32Array(1024);
+  private pkFree = new Int32Array(1024);
+  private pkFreeN = 0;
+  private pkUsed = 0;
+
+  // bottleneck queue
+  private qBuf = new Int32Array(1024);
+  private qHead = 0;
+  private qLen = 0;
+  /** Bytes in the bottleneck (waiting + in service). */
+  queueBytes = 0;
+  private busy = false;
+  private readonly rateBps: number;
+  private readonly trace: Trace | undefined;
+  private oppNext = 0;
+
+  // link counters
+  /** Bytes that left the bottleneck. */
+  linkBytes = 0;
+  linkPkts = 0;
+  tailDrops = 0;
+  randomDrops = 0;
+  ecnMarks = 0;
+  opportunitiesUsed = 0;
+  readonly qdelaySamples = new SampleBuffer();
+  private ivLinkBytes = 0;
+  private ivQdSum = 0;
+  private ivQdN = 0;
+  private maxQueueBytes = 0;
+
+  // external callbacks (IPC deliveries)
+  private calls: (() => void)[] = [];
+  private callFree: number[] = [];
+
+  constructor(cfg: NetworkConfig) {
+    this.cfg = cfg;
+    this.q = new EventQueue(4096);
+    this.rng = createRng(cfg.seed);
+    this.trace = cfg.link.trace;
+    this.rateBps = cfg.link.rateBps ?? 0;
+    const initialRto = cfg.initialRtoUs ?? 1_000_000;
+    this.flows = cfg.flows.map((f, i) => new FlowState(i, f, initialRto));
+    this.prims = cfg.flows.map(() => newPrims());
+    const n = Math.max(0, Math.floor(cfg.durationUs / cfg.sampleIntervalUs + 1e-9));
+    const per = (): Float64Array[] => cfg.flows.map(() => new Float64Array(n));
+    this.series = {
+      t: new Float64Array(n),
+      cwnd: per(),
+      rate: per(),
+      throughput: per(),
+      rtt: per(),
+      queueBytes: new Float64Array(n),
+      queueDelay: new Float64Array(n),
+      linkThroughput: new Float64Array(n),
+      length: 0,
+    };
+    for (let i = 0; i < cfg.flows.length; i++) {
+      const f = cfg.flows[i]!;
+      this.q.push(f.startUs, EV_START, i);
+      if (Number.isFinite(f.stopUs)) this.q.push(f.stopUs, EV_STOP, i);
+    }
+    if (n > 0) this.q.push(cfg.sampleIntervalUs, EV_SAMPLE, 1);
+  }
+
+  /** Attach the congestion-control hooks (before running). */
+  setHooks(h: FlowHooks): void {
+    this.hooks = h;
+  }
+
+  /** Set a flow's congestion window in bytes (the datapath's set_cwnd). */
+  setCwnd(flow: number, bytes: number): void {
+    const f = this.flows[flow]!;
+    f.cwndBytes = bytes;
+    f.cwndPkts = Math.max(1, Math.floor(bytes / f.mss));
+    if (this.inHook !== flow) this.trySend(f);
+  }
+
+  /** Set a flow's pacing rate in bytes/s; 0 disables pacing (the datapath's set_rate_abs). */
+  setRate(flow: number, bytesPerSec: number): void {
+    const f = this.flows[flow]!;
+    f.rateBytesPerSec = bytesPerSec > 0 ? bytesPerSec : 0;
+    if (this.inHook !== flow) this.trySend(f);
+  }
+
+  /** Run `fn` at simulated time `time` (used for IPC deliveries). Allocates; not for per-packet use. */
+  schedule(time: number, fn: () => void): void {
+    let id: number;
+    if (this.callFree.length > 0) {
+      id = this.callFree.pop()!;
+      this.calls[id] = fn;
+    } else {
+      id = this.calls.length;
+      this.calls.push(fn);
+    }
+    this.q.push(Math.max(time, this.now), EV_CALL, id);
+  }
+
+  /** Time of the next pending event (`Infinity` if none). */
+  nextEventTime(): number {
+    return this.q.peekTime();
+  }
+
+  /** Process every event with time ≤ `t` (capped at the configured duration), then set now = t. */
+  runUntil(t: number): void {
+    const end = Math.min(t, this.cfg.durationUs);
+    const q = this.q;
+    while (q.size > 0 && q.peekTime() <= end) {
+      const kind = q.pop();
+      this.now = q.time;
+      this.eventsProcessed++;
+      const a = q.arg;
+      switch (kind) {
+        case EV_DEPART:
+          this.onDepart();
+          break;
+        case EV_ACK:
+          this.onAck(a);
+          break;
+        case EV_SEND: {
+          const f = this.flows[a]!;
+          if (f.sendTimerAt === this.now) {
+            f.sendTimerAt = Infinity;
+            this.trySend(f);
+          }
+          break;
+        }
+        case EV_RTO:
+          this.onRtoTimer(a);
+          break;
+        case EV_START:
+          this.onStart(a);
+          break;
+        case EV_STOP:
+          this.stopFlow(this.flows[a]!);
+          break;
+        case EV_SAMPLE:
+          this.onSample(a);
+          break;
+        case EV_CALL: {
+          const fn = this.calls[a]!;
+          this.calls[a] = noop;
+          this.callFree.push(a);
+          fn();
+          break;
+        }
+      }
+    }
+    if (end > this.now) this.now = end;
+  }
+
+  /** True when simulated time has reached the configured duration. */
+  get done(): boolean {
+    return this.now >= this.cfg.durationUs;
+  }
+
+  /** Packets currently in the bottleneck (waiting or in service). */
+  get queuePackets(): number {
+    return this.qLen;
+  }
+
+  /** Largest queue occupancy seen, bytes. */
+  get maxQueue(): number {
+    return this.maxQueueBytes;
+  }
+
+  // ---------------------------------------------------------------- flows
+
+  private onStart(i: number): void {
+    const f = this.flows[i]!;
+    if (f.started) return;
+    f.started = true;
+    f.active = true;
+    f.startedUs = this.now;
+    f.deliveredTime = this.now;
+    f.firstSentTime = this.now;
+    this.inHook = i;
+    this.hooks?.start?.(i);
+    this.inHook = -1;
+    this.trySend(f);
+  }
+
+  private stopFlow(f: FlowState): void {
+    if (!f.active) return;
+    f.active = false;
+    f.stopped = true;
+    f.stoppedUs = this.now;
+    f.rtoDeadline = 0;
+    this.hooks?.stop?.(f.index);
+  }
+
+  /** Send as much as cwnd, pacing and the application allow. */
+  private trySend(f: FlowState): void {
+    if (!f.active) return;
+    for (;;) {
+      if (f.inflight >= f.cwndPkts) return;
+      let seq: number;
+      let retrans = false;
+      if (f.lostOut > 0) {
+        const mask = f.seqMask;
+        let p = f.retxPtr < f.sndUna ? f.sndUna : f.retxPtr;
+        while (p < f.nextSeq && f.pState[p & mask] !== P_LOST) p++;
+        f.retxPtr = p;
+        if (p >= f.nextSeq) {
+          f.lostOut = 0; // defensive: counter and scoreboard agree again
+          continue;
+        }
+        seq = p;
+        retrans = true;
+      } else {
+        if (f.nextSeq >= f.appLimitPkts) return;
+        seq = f.nextSeq;
+      }
+      if (f.rateBytesPerSec > 0 && this.now < f.paceNext) {
+        if (f.sendTimerAt > f.paceNext) {
+          f.sendTimerAt = f.paceNext;
+          this.q.push(f.paceNext, EV_SEND, f.index);
+        }
+        return;
+      }
+      if (!retrans) {
+        if (f.nextSeq - f.sndUna >= f.seqCap - 1) f.growSeq();
+        f.nextSeq++;
+      }
+      this.transmit(f, seq, retrans);
+    }
+  }
+
+  private transmit(f: FlowState, seq: number, retrans: boolean): void {
+    const now = this.now;
+    const size = f.mss;
+    if (f.txNext - f.txScan >= f.txCap >> 1) f.growTx();
+    if (f.inflight === 0) {
+      // Linux tcp_rate: restart the sampling intervals after an idle period
+      f.firstSentTime = now;
+      f.deliveredTime = now;
+    }
+    const tx = f.txNext++;
+    const ti = tx & f.txMask;
+    f.tSeq[ti] = seq;
+    f.tState[ti] = T_OUT;
+    f.tSent[ti] = now;
+    f.tDelivered[ti] = f.delivered;
+    f.tDeliveredTime[ti] = f.deliveredTime;
+    f.tFirstSent[ti] = f.firstSentTime;
+    const si = seq & f.seqMask;
+    if (retrans) {
+      f.lostOut--;
+      f.retransPkts++;
+    }
+    f.pState[si] = P_OUT;
+    f.pTx[si] = tx;
+    f.inflight++;
+    f.sentPkts++;
+    f.sentBytes += size;
+    if (f.rateBytesPerSec > 0) {
+      const base = f.paceNext > now ? f.paceNext : now;
+      f.paceNext = base + (size * 1e6) / f.rateBytesPerSec;
+    }
+    if (f.rtoDeadline === 0) this.armRto(f);
+    this.enqueue(f, seq, tx, size);
+  }
+
+  // ---------------------------------------------------------------- link
+
+  private allocPacket(): number {
+    if (this.pkFreeN > 0) return this.pkFree[--this.pkFreeN]!;
+    if (this.pkUsed === this.pCap) this.growPackets();
+    return this.pkUsed++;
+  }
+
+  private freePacket(p: number): void {
+    this.pkFree[this.pkFreeN++] = p;
+  }
+
+  private growPackets(): void {
+    const c = this.pCap * 2;
+    const gi = (a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> => {
+      const b = new Int32Array(c);
+      b.set(a);
+      return b;
+    };
+    this.pkFlow = gi(this.pkFlow);
+    this.pkSeq = gi(this.pkSeq);
+    this.pkTx = gi(this.pkTx);
+    this.pkSize = gi(this.pkSize);
+    this.pkCum = gi(this.pkCum);
+    this.pkFree = gi(this.pkFree);
+    const e = new Float64Array(c);
+    e.set(this.pkEnq);
+    this.pkEnq = e;
+    const m = new Uint8Array(c);
+    m.set(this.pkMark);
+    this.pkMark = m;
+    this.pCap = c;
+  }
+
+  private enqueue(f: FlowState, seq: number, tx: number, size: number): void {
+    const cfg = this.cfg;
+    if (cfg.lossRate > 0 && this.rng.next() < cfg.lossRate) {
+      this.randomDrops++;
+      f.droppedPkts++;
+      return;
+    }
+    if (this.queueBytes + size > cfg.bufferBytes) {
+      this.tailDrops++;
+      f.droppedPkts++;
+      return;
+    }
+    const p = this.allocPacket();
+    this.pkFlow[p] = f.index;
+    this.pkSeq[p] = seq;
+    this.pkTx[p] = tx;
+    this.pkSize[p] = size;
+    this.pkEnq[p] = this.now;
+    let mark = 0;
+    if (this.queueBytes > cfg.ecnThresholdBytes) {
+      mark = 1;
+      this.ecnMarks++;
+    }
+    this.pkMark[p] = mark;
+    if (this.qLen === this.qBuf.length) this.growQueue();
+    this.qBuf[(this.qHead + this.qLen) & (this.qBuf.length - 1)] = p;
+    this.qLen++;
+    this.queueBytes += size;
+    if (this.queueBytes > this.maxQueueBytes) this.maxQueueBytes = this.queueBytes;
+    if (!this.busy) this.startService();
+  }
+
+  private growQueue(): void {
+    const old = this.qBuf;
+    const n = new Int32Array(old.length * 2);
+    for (let i = 0; i < this.qLen; i++) n[i] = old[(this.qHead + i) & (old.length - 1)]!;
+    this.qBuf = n;
+    this.qHead = 0;
+  }
+
+  /** Index of the next unused trace opportunity at or after `t` (µs). */
+  private nextOpportunity(t: number): number {
+    const tr = this.trace!;
+    const ts = tr.opportunitiesMs;
+    const n = ts.length;
+    const tms = t / 1000;
+    let idx = this.oppNext;
+    const oppTime = Math.floor(idx / n) * tr.periodMs + ts[idx % n]!;
+    if (oppTime < tms) {
+      // jump: first opportunity with time >= tms
+      const cycle = Math.floor(tms / tr.periodMs);
+      const rem = tms - cycle * tr.periodMs;
+      let lo = 0;
+      let hi = n;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (ts[mid]! < rem) lo = mid + 1;
+        else hi = mid;
+      }
+      const j = cycle * n + lo;
+      if (j > idx) idx = j;
+    }
+    return idx;
+  }
+
+  private startService(): void {
+    const p = this.qBuf[this.qHead]!;
+    let depart: number;
+    if (this.trace) {
+      const idx = this.nextOpportunity(this.now);
+      this.oppNext = idx + 1;
+      this.opportunitiesUsed++;
+      const tr = this.trace;
+      const n = tr.opportunitiesMs.length;
+      depart = (Math.floor(idx / n) * tr.periodMs + tr.opportunitiesMs[idx % n]!) * 1000;
+      if (depart < this.now) depart = this.now;
+    } else {
+      depart = this.now + (this.pkSize[p]! * 8e6) / this.rateBps;
+    }
+    const wait = (this.trace ? depart : this.now) - this.pkEnq[p]!;
+    this.qdelaySamples.push(wait);
+    this.flows[this.pkFlow[p]!]!.qdelaySamples.push(wait);
+    this.ivQdSum += wait;
+    this.ivQdN++;
+    this.busy = true;
+    this.q.push(depart, EV_DEPART, 0);
+  }
+
+  private onDepart(): void {
+    const mask = this.qBuf.length - 1;
+    const p = this.qBuf[this.qHead]!;
+    this.qHead = (this.qHead + 1) & mask;
+    this.qLen--;
+    const size = this.pkSize[p]!;
+    this.queueBytes -= size;
+    this.linkBytes += size;
+    this.linkPkts++;
+    this.ivLinkBytes += size;
+    this.busy = false;
+    // receiver
+    const f = this.flows[this.pkFlow[p]!]!;
+    const seq = this.pkSeq[p]!;
+    f.rcvBytes += size;
+    if (seq >= f.rcvNext) {
+      const m = f.seqMask;
+      if (seq === f.rcvNext) {
+        f.goodputBytes += size;
+        f.ivGoodput += size;
+        f.rcvNext++;
+        while (f.rOoo[f.rcvNext & m] === 1) {
+          f.rOoo[f.rcvNext & m] = 0;
+          f.rcvNext++;
+        }
+      } else if (f.rOoo[seq & m] === 0) {
+        f.rOoo[seq & m] = 1;
+        f.goodputBytes += size;
+        f.ivGoodput += size;
+      }
+    }
+    this.pkCum[p] = f.rcvNext;
+    this.q.push(this.now + f.cfg.rttUs, EV_ACK, p);
+    if (this.qLen > 0) this.startService();
+  }
+
+  // ---------------------------------------------------------------- ACK processing
+
+  private onAck(p: number): void {
+    const f = this.flows[this.pkFlow[p]!]!;
+    const seq = this.pkSeq[p]!;
+    const tx = this.pkTx[p]!;
+    const cum = this.pkCum[p]!;
+    const ece = this.pkMark[p] === 1;
+    this.freePacket(p);
+    if (!f.active) return;
+    const now = this.now;
+    const mss = f.mss;
+    const mask = f.seqMask;
+    const sackedBefore = f.sackedOut;
+    let newlyDelivered = 0;
+
+    // the packet itself (SACK information)
+    if (seq >= f.sndUna && seq < f.nextSeq) {
+      const si = seq & mask;
+      const st = f.pState[si]!;
+      if (st === P_OUT || st === P_LOST) {
+        if (st === P_OUT) f.inflight--;
+        else f.lostOut--;
+        newlyDelivered = 1;
+        if (seq >= cum) {
+          f.pState[si] = P_SACKED;
+          f.sackedOut++;
+        } else f.pState[si] = P_NONE;
+      }
+    }
+    // cumulative ACK
+    let bytesAcked = 0;
+    const advanced = cum > f.sndUna;
+    while (f.sndUna < cum) {
+      const si = f.sndUna & mask;
+      const st = f.pState[si]!;
+      if (st === P_OUT) {
+        f.inflight--;
+        newlyDelivered++;
+      } else if (st === P_LOST) {
+        f.lostOut--;
+        newlyDelivered++;
+      } else if (st === P_SACKED) f.sackedOut--;
+      f.pState[si] = P_NONE;
+      f.sndUna++;
+      bytesAcked += mss;
+    }
+    f.ackedBytes += bytesAcked;
+
+    // transmission log: delivery, holes, loss marking
+    let lost = 0;
+    const txValid = f.txNext - tx <= f.txCap && tx >= f.txNext - f.txCap;
+    let rtt = 0;
+    if (txValid) {
+      const tm = f.txMask;
+      const ti = tx & tm;
+      const wasOut = f.tState[ti] === T_OUT;
+      if (wasOut) f.tState[ti] = T_DELIVERED;
+      if (tx > f.txHigh) {
+        for (let j = Math.max(f.txHigh + 1, f.txScan); j < tx; j++) f.tHoleD[j & tm] = f.dCount;
+        f.txHigh = tx;
+      }
+      f.dCount++;
+      const sentK = f.tSent[ti]!;
+      const reoWnd = Number.isFinite(f.minRtt) ? f.minRtt / 4 : 0;
+      while (f.txScan < f.txNext && f.txScan <= f.txHigh) {
+        const j = f.txScan;
+        const jj = j & tm;
+        const st = f.tState[jj]!;
+        if (st !== T_OUT) {
+          f.txScan++;
+          continue;
+        }
+        if (f.dCount - f.tHoleD[jj]! >= 3 || sentK - f.tSent[jj]! > reoWnd) {
+          f.tState[jj] = T_LOST;
+          const s = f.tSeq[jj]!;
+          const si = s & mask;
+          if (s >= f.sndUna && f.pState[si] === P_OUT && f.pTx[si] === j) {
+            f.pState[si] = P_LOST;
+            f.inflight--;
+            f.lostOut++;
+            lost++;
+            if (s < f.retxPtr) f.retxPtr = s;
+          }
+          f.txScan++;
+        } else break;
+      }
+      // RTT sample and rate sample from this transmission
+      if (newlyDelivered > 0) {
+        rtt = now - sentK;
+        if (rtt < 1) rtt = 1;
+        f.delivered += newlyDelivered;
+        const priorDelivered = f.tDelivered[ti]!;
+        const priorTime = f.tDeliveredTime[ti]!;
+        const sndInterval = sentK - f.tFirstSent[ti]!;
+        const rcvInterval = now - priorTime;
+        f.firstSentTime = sentK;
+        f.deliveredTime = now;
+        const d = f.delivered - priorDelivered;
+        if (d > 0 && sndInterval > 0) {
+          const r = Math.floor((d * 1500 * 1e6) / sndInterval);
+          if (r > 0) f.rateOut = r;
+        }
+        if (d > 0 && rcvInterval > 0) {
+          const r = Math.floor((d * 1500 * 1e6) / rcvInterval);
+          if (r > 0) f.rateIn = r;
+        }
+      }
+    } else if (newlyDelivered > 0) {
+      f.delivered += newlyDelivered;
+      f.deliveredTime = now;
+    }
+    f.lostDetected += lost;
+
+    if (rtt > 0) this.rttSample(f, rtt);
+    if (advanced) {
+      f.backoff = 1;
+      if (f.sndUna < f.nextSeq) this.armRto(f);
+      else f.rtoDeadline = 0;
+    }
+
+    if (newlyDelivered > 0 && rtt > 0) {
+      const pr = this.prims[f.index]!;
+      const misordered = f.sackedOut > sackedBefore ? f.sackedOut - sackedBefore : 0;
+      pr.bytesAcked = bytesAcked;
+      pr.packetsMisordered = misordered;
+      pr.bytesMisordered = misordered * mss;
+      pr.packetsAcked = newlyDelivered - misordered > 0 ? newlyDelivered - misordered : 0;
+      pr.ecnBytes = ece ? bytesAcked : 0;
+      pr.ecnPackets = ece ? Math.floor(bytesAcked / mss) : 0;
+      pr.lostPktsSample = lost;
+      this.fillFlowPrims(f, pr);
+      pr.rttSampleUs = Math.round(rtt);
+      pr.wasTimeout = false;
+      this.inHook = f.index;
+      this.hooks?.ack(f.index);
+      this.inHook = -1;
+    }
+    if (Number.isFinite(f.appLimitPkts) && f.sndUna >= f.appLimitPkts) {
+      f.finishedUs = now;
+      this.stopFlow(f);
+      return;
+    }
+    this.trySend(f);
+  }
+
+  private fillFlowPrims(f: FlowState, pr: SimPrimitives): void {
+    pr.packetsInFlight = f.inflight;
+    pr.bytesInFlight = f.inflight * f.mss;
+    pr.sndCwnd = f.cwndPkts * f.mss;
+    const written = Math.min(f.appLimitPkts - f.sndUna, Math.ceil(SNDBUF / f.mss)) * f.mss;
+    pr.bytesPending = Math.min(written, 0xffffffff);
+    pr.rateOutgoing = f.rateOut;
+    pr.rateIncoming = f.rateIn;
+    pr.sndRate = Math.floor(f.rateBytesPerSec);
+  }
+
+  private rttSample(f: FlowState, rtt: number): void {
+    f.lastRtt = rtt;
+    f.rttSamples.push(rtt);
+    f.ivRttSum += rtt;
+    f.ivRttN++;
+    if (rtt < f.minRtt) f.minRtt = rtt;
+    if (f.srtt === 0) {
+      f.srtt = rtt;
+      f.rttvar = rtt / 2;
+    } else {
+      const err = rtt - f.srtt;
+      f.srtt += err / 8;
+      f.rttvar += ((err < 0 ? -err : err) - f.rttvar) / 4;
+    }
+    const minRto = this.cfg.minRtoUs ?? 200_000;
+    const r = f.srtt + 4 * f.rttvar;
+    f.rto = r < minRto ? minRto : r > 60e6 ? 60e6 : r;
+  }
+
+  private armRto(f: FlowState): void {
+    const rto = Math.min(f.rto * f.backoff, 60e6);
+    f.rtoDeadline = this.now + rto;
+    if (f.rtoTimerAt > f.rtoDeadline) {
+      f.rtoTimerAt = f.rtoDeadline;
+      this.q.push(f.rtoDeadline, EV_RTO, f.index);
+    }
+  }
+
+  private onRtoTimer(i: number): void {
+    const f = this.flows[i]!;
+    if (this.now !== f.rtoTimerAt) return; // superseded timer
+    f.rtoTimerAt = Infinity;
+    if (!f.active || f.rtoDeadline === 0) return;
+    if (this.now < f.rtoDeadline) {
+      f.rtoTimerAt = f.rtoDeadline;
+      this.q.push(f.rtoDeadline, EV_RTO, i);
+      return;
+    }
+    // timeout: everything outstanding is lost
+    f.timeouts++;
+    let lost = 0;
+    const tm = f.txMask;
+    for (let j = f.txScan; j < f.txNext; j++) if (f.tState[j & tm] === T_OUT) f.tState[j & tm] = T_LOST;
+    f.txScan = f.txNext;
+    f.txHigh = f.txNext - 1;
+    const mask = f.seqMask;
+    for (let s = f.sndUna; s < f.nextSeq; s++) {
+      if (f.pState[s & mask] === P_OUT) {
+        f.pState[s & mask] = P_LOST;
+        f.lostOut++;
+        lost++;
+      }
+    }
+    f.inflight = 0;
+    f.lostDetected += lost;
+    f.retxPtr = f.sndUna;
+    f.backoff = Math.min(f.backoff * 2, 64);
+    f.cwndPkts = 1;
+    f.cwndBytes = f.mss;
+    f.paceNext = this.now;
+    const pr = this.prims[i]!;
+    pr.bytesAcked = 0;
+    pr.packetsAcked = 0;
+    pr.bytesMisordered = 0;
+    pr.packetsMisordered = 0;
+    pr.ecnBytes = 0;
+    pr.ecnPackets = 0;
+    pr.lostPktsSample = lost;
+    this.fillFlowPrims(f, pr);
+    pr.rttSampleUs = Math.round(f.lastRtt);
+    pr.wasTimeout = true;
+    this.inHook = i;
+    this.hooks?.timeout(i);
+    this.inHook = -1;
+    pr.wasTimeout = false;
+    this.armRto(f);
+    this.trySend(f);
+  }
+
+  // ---------------------------------------------------------------- metrics
+
+  private onSample(k: number): void {
+    const s = this.series;
+    const idx = k - 1;
+    if (idx >= s.t.length) return;
+    const dt = this.cfg.sampleIntervalUs / 1e6;
+    s.t[idx] = this.now / 1e6;
+    for (let i = 0; i < this.flows.length; i++) {
+      const f = this.flows[i]!;
+      s.cwnd[i]![idx] = f.active ? f.cwndBytes : NaN;
+      s.rate[i]![idx] = f.active ? f.rateBytesPerSec * 8 : NaN;
+      s.throughput[i]![idx] = (f.ivGoodput * 8) / dt;
+      s.rtt[i]![idx] = f.ivRttN > 0 ? f.ivRttSum / f.ivRttN / 1000 : NaN;
+      f.ivGoodput = 0;
+      f.ivRttSum = 0;
+      f.ivRttN = 0;
+    }
+    s.queueBytes[idx] = this.queueBytes;
+    s.queueDelay[idx] = this.ivQdN > 0 ? this.ivQdSum / this.ivQdN / 1000 : NaN;
+    s.linkThroughput[idx] = (this.ivLinkBytes * 8) / dt;
+    this.ivQdSum = 0;
+    this.ivQdN = 0;
+    this.ivLinkBytes = 0;
+    s.length = k;
+    if (k < s.t.length) this.q.push((k + 1) * this.cfg.sampleIntervalUs, EV_SAMPLE, k + 1);
+  }
+
+  /** Totals for the conservation check: every sent packet is delivered, dropped or queued. */
+  conservation(): { sentPkts: number; deliveredPkts: number; droppedPkts: number; queuedPkts: number } {
+    let sent = 0;
+    let dropped = 0;
+    for (const f of this.flows) {
+      sent += f.sentPkts;
+      dropped += f.droppedPkts;
+    }
+    return { sentPkts: sent, deliveredPkts: this.linkPkts, droppedPkts: dropped, queuedPkts: this.qLen };
+  }
+}
+
+function noop(): void {}

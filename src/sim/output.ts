@@ -1,0 +1,267 @@
+/**
+ * What a simulation run produces for people and machines: the terminal summary table, the JSON
+ * document, the CSV time series, the SVG plots, the HTML report, and writing them to a folder.
+ * @module
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Summary } from './metrics.ts';
+import type { TimeSeries } from './network.ts';
+import { lineChart, scatterChart, escapeXml } from './plot/svg.ts';
+import type { ResolvedScenario } from './scenario.ts';
+import { formatRate } from './units.ts';
+
+/** The outcome of one run. */
+export interface SimResult {
+  scenario: ResolvedScenario;
+  summary: Summary;
+  series: TimeSeries;
+  /** Wall-clock time the run took, ms. */
+  wallMs: number;
+  /** 'in-process' (simulated-time agent) or 'unix' (real-time, agent process). */
+  agentMode: string;
+  /** Messages exchanged with the agent. */
+  agentMessages: { toAgent: number; fromAgent: number };
+}
+
+const ms = (v: number): string => (Number.isFinite(v) ? v.toFixed(1) : '-');
+
+function pad(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return rows
+    .map((r) => r.map((v, c) => (c <= 1 ? v.padEnd(widths[c]!) : v.padStart(widths[c]!))).join('  '))
+    .join('\n');
+}
+
+/** The terminal summary: one line per flow, then the aggregate. */
+export function formatTable(r: SimResult): string {
+  const s = r.summary;
+  const sc = r.scenario;
+  const head = [
+    `${sc.name}: ${sc.linkLabel}, buffer ${(sc.net.bufferBytes / 1000).toFixed(1)} kB ` +
+      `(${(sc.net.bufferBytes / Math.max(1, sc.bdpBytes)).toFixed(2)} BDP), ${s.durationS.toFixed(1)} s simulated` +
+      (sc.net.lossRate > 0 ? `, random loss ${(sc.net.lossRate * 100).toPrecision(3)}%` : '') +
+      (Number.isFinite(sc.net.ecnThresholdBytes)
+        ? `, ECN at ${(sc.net.ecnThresholdBytes / 1000).toFixed(1)} kB`
+        : ''),
+  ];
+  const rows: string[][] = [
+    ['flow', 'alg', 'throughput', 'rtt p50', 'rtt p95', 'qdelay p95', 'sent', 'retx', 'drops', 'timeouts'],
+  ];
+  for (const f of s.flows) {
+    rows.push([
+      String(f.flow),
+      f.alg,
+      formatRate(f.throughputBps),
+      `${ms(f.rttMs.p50)} ms`,
+      `${ms(f.rttMs.p95)} ms`,
+      `${ms(f.queueDelayMs.p95)} ms`,
+      String(f.sentPkts),
+      String(f.retransPkts),
+      String(f.droppedPkts),
+      String(f.timeouts),
+    ]);
+  }
+  const agg = [
+    `link: ${formatRate(s.linkThroughputBps)} of ${formatRate(s.capacityBps)} ` +
+      `(utilisation ${(s.utilisation * 100).toFixed(1)}%), Jain's index ${s.jain.toFixed(3)}`,
+    `queueing delay: p50 ${ms(s.queueDelayMs.p50)} ms, p95 ${ms(s.queueDelayMs.p95)} ms, ` +
+      `p99 ${ms(s.queueDelayMs.p99)} ms, max ${ms(s.queueDelayMs.max)} ms; ` +
+      `drops: ${s.tailDrops} tail, ${s.randomDrops} random; ECN marks: ${s.ecnMarks}`,
+    `${s.packets} packets, ${s.events} events in ${(r.wallMs / 1000).toFixed(2)} s wall ` +
+      `(${Math.round(s.packets / Math.max(1e-3, r.wallMs / 1000))} packets/s); agent ${r.agentMode}, ` +
+      `${r.agentMessages.toAgent} messages to it, ${r.agentMessages.fromAgent} from it`,
+  ];
+  return [...head, '', pad(rows), '', ...agg].join('\n');
+}
+
+function clean(v: unknown): unknown {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+  if (Array.isArray(v)) return v.map(clean);
+  if (v && typeof v === 'object') {
+    const o: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) o[k] = clean(x);
+    return o;
+  }
+  return v;
+}
+
+/** The machine-readable result (`--json`, summary.json). Non-finite numbers become null. */
+export function toJson(r: SimResult): object {
+  const sc = r.scenario;
+  return clean({
+    scenario: {
+      name: sc.name,
+      link: sc.linkLabel,
+      bufferBytes: sc.net.bufferBytes,
+      bdpBytes: sc.bdpBytes,
+      durationS: sc.net.durationUs / 1e6,
+      lossRate: sc.net.lossRate,
+      ecnThresholdBytes: sc.net.ecnThresholdBytes,
+      seed: sc.net.seed,
+      ipcDelayUs: sc.ipcDelayUs,
+      flows: sc.net.flows.map((f, i) => ({
+        alg: sc.flows[i]!.alg,
+        params: sc.flows[i]!.params,
+        rttMs: f.rttUs / 1000,
+        startS: f.startUs / 1e6,
+        stopS: f.stopUs / 1e6,
+        bytes: f.bytes,
+      })),
+    },
+    summary: r.summary,
+    agent: { mode: r.agentMode, ...r.agentMessages },
+    wallMs: r.wallMs,
+  }) as object;
+}
+
+/**
+ * CSV time series, one row per (sample, flow): `time_s,flow,alg,cwnd_bytes,rate_bps,
+ * throughput_bps,rtt_ms,queue_bytes,queue_delay_ms,link_throughput_bps`. Empty cells mean "no
+ * value" (e.g. no RTT sample in the interval, or the flow was not running).
+ */
+export function toCsv(r: SimResult): string {
+  const s = r.series;
+  const algs = r.scenario.flows;
+  const v = (x: number, digits = 3): string => (Number.isFinite(x) ? String(+x.toFixed(digits)) : '');
+  const lines = [
+    'time_s,flow,alg,cwnd_bytes,rate_bps,throughput_bps,rtt_ms,queue_bytes,queue_delay_ms,link_throughput_bps',
+  ];
+  for (let k = 0; k < s.length; k++) {
+    for (let i = 0; i < s.cwnd.length; i++) {
+      lines.push(
+        [
+          v(s.t[k]!, 6),
+          i,
+          algs[i]!.alg,
+          v(s.cwnd[i]![k]!, 0),
+          v(s.rate[i]![k]!, 0),
+          v(s.throughput[i]![k]!, 0),
+          v(s.rtt[i]![k]!),
+          v(s.queueBytes[k]!, 0),
+          v(s.queueDelay[k]!),
+          v(s.linkThroughput[k]!, 0),
+        ].join(','),
+      );
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** The SVG plots, by file name. */
+export function plots(r: SimResult): Record<string, string> {
+  const s = r.series;
+  const t = s.t.subarray(0, s.length);
+  const names = r.scenario.flows.map((f, i) => `flow ${i} (${f.alg})`);
+  const per = (arrs: Float64Array[], scale: number): { name: string; x: Float64Array; y: Float64Array }[] =>
+    arrs.map((a, i) => ({ name: names[i]!, x: t, y: a.subarray(0, s.length).map((v) => v * scale) }));
+  return {
+    'cwnd.svg': lineChart({
+      title: 'Congestion window per flow',
+      xLabel: 'time (s)',
+      yLabel: 'cwnd (kB)',
+      series: per(s.cwnd, 1e-3),
+    }),
+    'throughput.svg': lineChart({
+      title: 'Throughput per flow',
+      xLabel: 'time (s)',
+      yLabel: 'throughput (Mbit/s)',
+      series: [
+        ...per(s.throughput, 1e-6),
+        { name: 'link', x: t, y: s.linkThroughput.subarray(0, s.length).map((v) => v * 1e-6) },
+      ],
+    }),
+    'rtt.svg': lineChart({
+      title: 'RTT per flow (mean per interval)',
+      xLabel: 'time (s)',
+      yLabel: 'RTT (ms)',
+      series: per(s.rtt, 1),
+    }),
+    'queue-delay.svg': lineChart({
+      title: 'Queueing delay at the bottleneck (mean per interval)',
+      xLabel: 'time (s)',
+      yLabel: 'queueing delay (ms)',
+      series: [{ name: 'queueing delay', x: t, y: s.queueDelay.subarray(0, s.length) }],
+    }),
+    'throughput-delay.svg': scatterChart({
+      title: 'Throughput vs 95th-percentile queueing delay, per algorithm',
+      xLabel: '95th-percentile queueing delay (ms), better →',
+      yLabel: 'mean throughput per flow (Mbit/s)',
+      invertX: true,
+      points: r.summary.algorithms.map((a) => ({
+        label: `${a.alg} (${a.flows} flow${a.flows === 1 ? '' : 's'})`,
+        x: a.queueDelayP95Ms,
+        y: a.throughputBps / 1e6,
+      })),
+    }),
+  };
+}
+
+/** One self-contained HTML page: scenario, summary table, every plot inline. */
+export function htmlReport(r: SimResult, svgs: Record<string, string> = plots(r)): string {
+  const s = r.summary;
+  const e = escapeXml;
+  const flowRows = s.flows
+    .map(
+      (f) =>
+        `<tr><td>${f.flow}</td><td>${e(f.alg)}</td><td>${e(formatRate(f.throughputBps))}</td>` +
+        `<td>${ms(f.rttMs.p50)}</td><td>${ms(f.rttMs.p95)}</td><td>${ms(f.queueDelayMs.p95)}</td>` +
+        `<td>${f.sentPkts}</td><td>${f.retransPkts}</td><td>${f.droppedPkts}</td><td>${f.timeouts}</td></tr>`,
+    )
+    .join('\n');
+  const figures = Object.entries(svgs)
+    .map(([name, svg]) => `<figure id="${e(name)}">${svg.replace(/^<\?xml[^>]*>\s*/, '')}</figure>`)
+    .join('\n');
+  const sc = r.scenario;
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>${e(`portus sim: ${sc.name}`)}</title>
+<style>
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 780px; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; }
+th, td { border-bottom: 1px solid #ddd; padding: 4px 8px; text-align: right; }
+th:nth-child(2), td:nth-child(2) { text-align: left; }
+figure { margin: 1.5em 0; }
+code { background: #f3f3f3; padding: 1px 4px; }
+</style>
+</head>
+<body>
+<h1>${e(sc.name)}</h1>
+<p>Link ${e(sc.linkLabel)}, buffer ${(sc.net.bufferBytes / 1000).toFixed(1)} kB
+(${(sc.net.bufferBytes / Math.max(1, sc.bdpBytes)).toFixed(2)} × BDP), ${s.durationS.toFixed(1)} s simulated,
+seed ${sc.net.seed}, agent ${e(r.agentMode)}.</p>
+<h2>Summary</h2>
+<p>Link throughput ${e(formatRate(s.linkThroughputBps))} of ${e(formatRate(s.capacityBps))}
+(utilisation ${(s.utilisation * 100).toFixed(1)}%); Jain's fairness index ${s.jain.toFixed(3)};
+queueing delay p50 ${ms(s.queueDelayMs.p50)} ms, p95 ${ms(s.queueDelayMs.p95)} ms, p99 ${ms(s.queueDelayMs.p99)} ms;
+${s.tailDrops} tail drops, ${s.randomDrops} random drops, ${s.ecnMarks} ECN marks.</p>
+<table>
+<thead><tr><th>flow</th><th>alg</th><th>throughput</th><th>RTT p50 (ms)</th><th>RTT p95 (ms)</th><th>queueing p95 (ms)</th><th>sent</th><th>retx</th><th>drops</th><th>timeouts</th></tr></thead>
+<tbody>
+${flowRows}
+</tbody>
+</table>
+<h2>Plots</h2>
+${figures}
+</body>
+</html>
+`;
+}
+
+/**
+ * Write summary.json, timeseries.csv, every SVG and report.html into `dir` (created if needed).
+ * Returns the absolute path of report.html.
+ */
+export function writeOutputs(r: SimResult, dir: string): string {
+  const abs = resolve(dir);
+  mkdirSync(abs, { recursive: true });
+  const svgs = plots(r);
+  writeFileSync(join(abs, 'summary.json'), JSON.stringify(toJson(r), null, 2) + '\n');
+  writeFileSync(join(abs, 'timeseries.csv'), toCsv(r));
+  for (const [name, svg] of Object.entries(svgs)) writeFileSync(join(abs, name), svg);
+  const report = join(abs, 'report.html');
+  writeFileSync(report, htmlReport(r, svgs));
+  return report;
+}

@@ -1,0 +1,137 @@
+/**
+ * Running a resolved scenario: in simulated time with the in-process agent (deterministic), or
+ * paced to the wall clock against an agent process over a Unix socket (`portus demo`).
+ * @module
+ */
+import { attachInProcessAgent, attachRealtimeAgent } from './ccp.ts';
+import { summarize } from './metrics.ts';
+import { Network } from './network.ts';
+import type { SimResult } from './output.ts';
+import type { ResolvedScenario } from './scenario.ts';
+
+/** Options of {@link runSimulation}. */
+export interface RunOptions {
+  /** Called between chunks of simulated time with the fraction done and the network. */
+  onProgress?(fraction: number, net: Network): void;
+  /** Simulated time per chunk, µs (default 100 ms). */
+  chunkUs?: number;
+  /** Warnings from the datapath (fallback, full tables...). */
+  warn?(msg: string): void;
+}
+
+/** Run a scenario in simulated time with the in-process agent. Deterministic for a given seed. */
+export async function runSimulation(sc: ResolvedScenario, opts: RunOptions = {}): Promise<SimResult> {
+  const net = new Network(sc.net);
+  const link = attachInProcessAgent(net, sc.flows, sc.ipcDelayUs, opts.warn);
+  const t0 = performance.now();
+  const chunk = opts.chunkUs ?? 100_000;
+  try {
+    while (!net.done) {
+      net.runUntil(net.now + chunk);
+      opts.onProgress?.(net.now / sc.net.durationUs, net);
+    }
+  } finally {
+    await link.close();
+  }
+  const wallMs = performance.now() - t0;
+  return {
+    scenario: sc,
+    summary: summarize(
+      net,
+      sc.flows.map((f) => f.alg),
+    ),
+    series: net.series,
+    wallMs,
+    agentMode: `in-process (IPC delay ${sc.ipcDelayUs} µs)`,
+    agentMessages: { ...link.counters },
+  };
+}
+
+/** One line of live status (real-time mode), emitted once per simulated second. */
+export interface LiveStatus {
+  /** Simulated = wall seconds since start. */
+  t: number;
+  /** Per flow: goodput over the last second (bit/s), cwnd (bytes), latest RTT (ms). */
+  flows: { throughputBps: number; cwndBytes: number; rttMs: number; active: boolean }[];
+  /** Queue occupancy now, bytes. */
+  queueBytes: number;
+  /** Link throughput over the last second, bit/s. */
+  linkBps: number;
+}
+
+/** Options of {@link runRealtime}. */
+export interface RealtimeOptions {
+  /** The agent's socket path. */
+  agentPath: string;
+  /** Path to bind the datapath's socket to. */
+  datapathPath: string;
+  /** Called once per second of (simulated = wall) time. */
+  onStatus?(s: LiveStatus): void;
+  warn?(msg: string): void;
+}
+
+/**
+ * Run a scenario paced to the wall clock, its datapath talking to an agent process over a Unix
+ * socket. Not deterministic (message timing is real), by design.
+ */
+export async function runRealtime(sc: ResolvedScenario, opts: RealtimeOptions): Promise<SimResult> {
+  const net = new Network(sc.net);
+  const wall0 = performance.now();
+  const catchUp = (): void => net.runUntil((performance.now() - wall0) * 1000);
+  const link = await attachRealtimeAgent(net, sc.flows, {
+    agentPath: opts.agentPath,
+    datapathPath: opts.datapathPath,
+    catchUp,
+    warn: opts.warn,
+  });
+  const lastGood = net.flows.map(() => 0);
+  let lastLink = 0;
+  let nextStatus = 1;
+  try {
+    await new Promise<void>((resolveRun, reject) => {
+      const tick = (): void => {
+        try {
+          catchUp();
+          while (net.now >= nextStatus * 1e6 && nextStatus * 1e6 <= sc.net.durationUs) {
+            const st: LiveStatus = {
+              t: nextStatus,
+              flows: net.flows.map((f, i) => {
+                const d = f.goodputBytes - lastGood[i]!;
+                lastGood[i] = f.goodputBytes;
+                return {
+                  throughputBps: d * 8,
+                  cwndBytes: f.cwndBytes,
+                  rttMs: f.lastRtt / 1000,
+                  active: f.active,
+                };
+              }),
+              queueBytes: net.queueBytes,
+              linkBps: (net.linkBytes - lastLink) * 8,
+            };
+            lastLink = net.linkBytes;
+            nextStatus++;
+            opts.onStatus?.(st);
+          }
+          if (net.done) resolveRun();
+          else setTimeout(tick, 1);
+        } catch (e) {
+          reject(e as Error);
+        }
+      };
+      tick();
+    });
+  } finally {
+    await link.close();
+  }
+  return {
+    scenario: sc,
+    summary: summarize(
+      net,
+      sc.flows.map((f) => f.alg),
+    ),
+    series: net.series,
+    wallMs: performance.now() - wall0,
+    agentMode: `unix socket ${opts.agentPath} (real time)`,
+    agentMessages: { ...link.counters },
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * Mahimahi link traces: one line per delivery opportunity, each line a millisecond timestamp at
+ * which one packet of up to 1500 bytes may leave the link. Timestamps are non-decreasing; a
+ * timestamp repeated k times means k opportunities in that millisecond. The trace repeats with
+ * a period equal to its last timestamp (as in mahimahi's `mm-link`).
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { ErrorCodes, PortusError } from '../errors.ts';
+
+/** A parsed mahimahi trace. */
+export interface Trace {
+  /** Opportunity timestamps in ms, non-decreasing. */
+  readonly opportunitiesMs: Float64Array;
+  /** Repeat period in ms (the last timestamp). */
+  readonly periodMs: number;
+  /** Where it came from (file path or 'inline'). */
+  readonly source: string;
+}
+
+/** Parse mahimahi trace text. Blank lines and `#` comments are ignored. */
+export function parseTrace(text: string, source = 'inline'): Trace {
+  const out: number[] = [];
+  let prev = 0;
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const v = Number(line);
+    if (!Number.isInteger(v) || v < 0) {
+      throw new PortusError(
+        ErrorCodes.SIM_CONFIG,
+        `${source}:${i + 1}: not a millisecond timestamp: ${JSON.stringify(line)}`,
+      );
+    }
+    if (v < prev) {
+      throw new PortusError(
+        ErrorCodes.SIM_CONFIG,
+        `${source}:${i + 1}: timestamps must be non-decreasing (${v} < ${prev})`,
+      );
+    }
+    prev = v;
+    out.push(v);
+  }
+  if (out.length === 0 || out[out.length - 1]! <= 0) {
+    throw new PortusError(
+      ErrorCodes.SIM_CONFIG,
+      `${source}: a trace needs at least one opportunity after 0 ms`,
+    );
+  }
+  return { opportunitiesMs: Float64Array.from(out), periodMs: out[out.length - 1]!, source };
+}
+
+/** Read and parse a mahimahi trace file. */
+export function loadTrace(path: string): Trace {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new PortusError(ErrorCodes.SIM_CONFIG, `cannot read trace ${path}: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+  return parseTrace(text, path);
+}
+
+/** Number of opportunities with time in [0, endMs] when the trace repeats forever. */
+export function countOpportunities(trace: Trace, endMs: number): number {
+  const ts = trace.opportunitiesMs;
+  const cycles = Math.floor(endMs / trace.periodMs);
+  let n = cycles * ts.length;
+  const rem = endMs - cycles * trace.periodMs;
+  for (let i = 0; i < ts.length && ts[i]! <= rem; i++) n++;
+  // a timestamp equal to the period at cycle c coincides with time (c + 1) * period: counted once above
+  return n;
+}
+
+/** Average capacity of a trace in bit/s (1500-byte packets). */
+export function traceRate(trace: Trace): number {
+  return (trace.opportunitiesMs.length * 1500 * 8) / (trace.periodMs / 1000);
+}
