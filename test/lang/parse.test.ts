@@ -31,7 +31,7 @@ test('[C.27] a name beginning with `__` is rejected anywhere', () => {
   assertError(
     '(def (Report.x 0))\n(when true\n  (:= __shouldReport true))',
     3,
-    6,
+    7,
     /reserved: `__shouldReport`/,
   );
   assertError(
