@@ -89,27 +89,34 @@ function u32(b: Uint8Array, o: number): number {
   return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
 }
 
-/** Offset read by an operand of (type, u32 field); -2 for the immediate marker; -3 if invalid. */
+/** Offset read by a register operand of (type, u32 field); -3 if outside libccp's register file. */
 function readOffset(type: number, field: number): number {
   const i = field | 0; // libccp stores the index in an `int`
+  let off: number;
   switch (type) {
     case 0:
     case 8:
-      return CONTROL + i;
+      off = CONTROL + i;
+      break;
     case 2:
-      return IMPL + i;
+      off = IMPL + i;
+      break;
     case 3:
-      return LOCAL + i;
+      off = LOCAL + i;
+      break;
     case 4:
       return i >= 0 && i <= 14 ? PRIM + i : ZERO;
     case 5:
     case 6:
-      return REPORT + i;
+      off = REPORT + i;
+      break;
     case 7:
-      return TMP + i;
+      off = TMP + i;
+      break;
     default:
       return -3;
   }
+  return off >= 0 && off < FILE ? off : -3;
 }
 
 /** Offset written by a result of (type, u32 field): SINK when libccp drops the write. */
@@ -135,7 +142,7 @@ export function writeOffset(type: number, field: number): number {
 }
 
 /** Readable: inside the register file, a primitive, the zero slot or a constant. */
-const okRead = (off: number): boolean => (off >= 0 && off < FILE) || off >= PRIM;
+const okRead = (off: number): boolean => off >= 0;
 
 /**
  * Decode an INSTALL_EXPR body (message at `buf[0..]`, header already checked) the way libccp does.

@@ -183,3 +183,41 @@ export const O = {
   NOTIF: 13,
   SUB: 14,
 } as const;
+
+/** `BIND dst ← src` (left = dst, as portus emits it). */
+export function bind(rt: number, ri: number, st: number, si: number): Instr {
+  return [O.BIND, rt, ri, rt, ri, st, si];
+}
+/** `DEF var ← #v`. */
+export function def(t: number, i: number, v: number): Instr {
+  return [O.DEF, t, i, t, i, R.IMM, v];
+}
+/** `op dst ← left op right`. */
+export function ins(
+  op: number,
+  rt: number,
+  ri: number,
+  lt: number,
+  li: number,
+  gt: number,
+  gi: number,
+): Instr {
+  return [op, rt, ri, lt, li, gt, gi];
+}
+export const TRUE: Instr = bind(R.I, 0, R.IMM, 1);
+export const REPORT: Instr = bind(R.I, 2, R.IMM, 1);
+export const FALLTHROUGH: Instr = bind(R.I, 1, R.IMM, 1);
+
+/** INSTALL_EXPR for a DEF block followed by events laid out as portus does. */
+export function program(uid: number, defs: Instr[], events: Array<{ cond: Instr[]; body: Instr[] }>): Buffer {
+  const instrs: Instr[] = [...defs];
+  const evs: Ev[] = [];
+  for (const e of events) {
+    const cs = instrs.length;
+    instrs.push(...e.cond);
+    const bs = instrs.length;
+    instrs.push(...e.body);
+    evs.push([cs, e.cond.length, bs, e.body.length]);
+  }
+  return install(uid, evs, instrs);
+}
