@@ -64,7 +64,12 @@ test('[C.28] unbalanced forms are rejected, pointing at the unclosed `(`', () =>
   assertError('(def (Report.x 0))\n(when true\n  (:= Report.x (+ 1 2))\n', 2, 1, /unclosed `\(when`/);
   assertError('(def (Report.x 0))(when true (:= Report.x (+ 1 2', 1, 43, /missing `\)` for this `\(`/);
   assertError('(def (Report.x 0)', 1, 1, /unclosed `\(def`/);
-  assertError('(def (Report.x 0)(when true (:= Report.x 1))', 1, 29, /expected `\)` after the initial value of `when`/);
+  assertError(
+    '(def (Report.x 0)(when true (:= Report.x 1))',
+    1,
+    29,
+    /expected `\)` after the initial value of `when`/,
+  );
   assertError(`(def (Report.x 0))${BODY})`, 1, 46, /expected `\(when` or the end of the program, found `\)`/);
 });
 
