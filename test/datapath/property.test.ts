@@ -401,7 +401,7 @@ test('property: the machine agrees with an AST evaluator on random programs and 
   fc.assert(
     fc.property(fc.integer({ min: 0, max: 0x7fffffff }), (seed) => {
       const gen = genProgram(seed);
-      let prog;
+      let prog: ReturnType<typeof compile>;
       try {
         prog = compile(gen.source, { uid: 1 });
       } catch (e) {
@@ -459,7 +459,7 @@ test('property: the machine agrees with an AST evaluator on random programs and 
         now += g.pick([0, 1, 10, 100, 1000, 50000]);
         if (g.chance(0.15)) {
           const ups: Array<{ regType: number; regIndex: number; value: bigint }> = [];
-          const staged = ref.staged ?? new Map<string, bigint>();
+          const staged: Map<string, bigint> = ref.staged ?? new Map<string, bigint>();
           for (const name of [...gen.controls, 'Cwnd', 'Rate']) {
             if (g.chance(0.4)) {
               const v = name === 'Cwnd' || name === 'Rate' ? BigInt(g.int(2 ** 31)) : u64Arb(g);
