@@ -6,52 +6,7 @@ import { compile } from '../../src/lang/index.ts';
 import { encodeInstall } from '../../src/wire/index.ts';
 import { assertCompiles, evs } from './helpers.ts';
 
-export const EXAMPLE_A = `(def (Report (volatile rtt 0) (volatile acked 0) (minrtt +infinity)))
-(when true
-    (:= Report.acked (+ Report.acked Ack.bytes_acked))
-    (:= Report.rtt Flow.rtt_sample_us)
-    (:= Report.minrtt (min Report.minrtt Flow.rtt_sample_us))
-    (fallthrough)
-)
-(when (> Micros Report.minrtt)
-    (report)
-    (:= Micros 0)
-)
-`;
-
-export const EXAMPLE_B = `(def
-    (Report (volatile srtt 0) (cwnd 0))
-    (target 20000)
-    (volatile hits 0)
-)
-(when true
-    (:= Report.srtt (ewma 8 Flow.rtt_sample_us))
-    (:= inc (/ (* Ack.bytes_acked 1448) Cwnd))
-    (:= Cwnd (min (+ Cwnd inc) target))
-    (:= hits (if (> Flow.rtt_sample_us 5000) (+ hits 1)))
-    (:= Report.cwnd Cwnd)
-    (fallthrough)
-)
-(when (> Micros 100000)
-    (report)
-    (:= Micros 0)
-)
-`;
-
-export const EXAMPLE_C = `(def (Report (volatile timeout false) (volatile acks 0)) (volatile lastack 0))
-(when (&& Flow.was_timeout true)
-    (:= Report.timeout true)
-    (report)
-)
-(when true
-    (:= Report.acks (+ Report.acks 1))
-    (:= lastack (!if (== Ack.packets_acked 0) Ack.now))
-    (fallthrough)
-)
-(when (|| (> Report.acks 9) (< Flow.rtt_sample_us 100))
-    (report)
-)
-`;
+import { EXAMPLE_A, EXAMPLE_B, EXAMPLE_C } from './fixtures.ts';
 
 const HEX_A =
   '020004010000000001000000020000000d000000030000000100000004000000060000000a000000010000000b0000000200000002050100000005010000000100000000020602000000060200000001ffffffff020500000000050000000001000000000102000000000200000000010100000000070000000005010000000400000000010501000000050100000007000000000105000000000500000000040d0000000b07000000000602000000040d0000000106020000000602000000070000000001020100000002010000000101000000060200000000020300000006020000000102020000000202000000010100000001020300000002030000000100000000';
