@@ -1,4 +1,168 @@
-// PLACEHOLDER — owned by the helper implementing `portus sim`; replaced before any release.
+/**
+ * `portus sim`: run the network simulator with the real agent in-process, in simulated time.
+ *
+ * ```
+ * portus sim --alg cubic --alg reno --flows 2 --link 48mbps --rtt 50ms --buffer 1bdp --duration 30s --out out/
+ * portus sim examples/scenarios/two-cubic.json --json
+ * ```
+ * @module
+ */
+import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
+import { ErrorCodes, PortusError } from '../errors.ts';
+import {
+  formatTable,
+  loadScenario,
+  resolveScenario,
+  runSimulation,
+  toJson,
+  validateScenario,
+  writeOutputs,
+  type Scenario,
+  type ScenarioFlow,
+} from '../sim/index.ts';
 
-export function register(_program: Command): void {}
+/** Options of `portus sim` as commander parses them. */
+interface SimOptions {
+  alg: string[];
+  flows?: string;
+  link?: string;
+  rtt?: string;
+  buffer?: string;
+  duration?: string;
+  trace?: string;
+  loss?: string;
+  ecnThreshold?: string;
+  seed?: string;
+  ipcDelay?: string;
+  sampleInterval?: string;
+  param: string[];
+  out?: string;
+  json?: boolean;
+  progress: boolean;
+}
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+function usage(msg: string): never {
+  throw new PortusError(ErrorCodes.USAGE, msg);
+}
+
+/** `k=v` applies to every algorithm, `alg:k=v` to one. */
+function paramsFor(alg: string, list: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of list) {
+    const m = /^(?:([A-Za-z0-9_-]+):)?([A-Za-z0-9_]+)=(.*)$/.exec(p);
+    if (!m) usage(`--param expects k=v or alg:k=v, got '${p}'`);
+    if (m[1] !== undefined && m[1] !== alg) continue;
+    out[m[2]!] = m[3]!;
+  }
+  return out;
+}
+
+/** Build a scenario from command-line flags (no scenario file). */
+export function scenarioFromFlags(o: SimOptions): Scenario {
+  const algs = o.alg.length > 0 ? o.alg : ['cubic'];
+  const n = o.flows === undefined ? algs.length : Number(o.flows);
+  if (!Number.isInteger(n) || n < 1) usage(`--flows expects a positive integer, got '${o.flows}'`);
+  const counts = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    const a = algs[i % algs.length]!;
+    counts.set(a, (counts.get(a) ?? 0) + 1);
+  }
+  const flows: ScenarioFlow[] = [...counts].map(([alg, count]) => ({
+    alg,
+    count,
+    params: paramsFor(alg, o.param),
+  }));
+  const sc: Scenario = { flows };
+  applyOverrides(sc, o);
+  return sc;
+}
+
+function applyOverrides(sc: Scenario, o: SimOptions): void {
+  if (o.link !== undefined) sc.link = o.link;
+  if (o.trace !== undefined) sc.trace = o.trace;
+  if (o.rtt !== undefined) sc.rtt = o.rtt;
+  if (o.buffer !== undefined) sc.buffer = o.buffer;
+  if (o.duration !== undefined) sc.duration = o.duration;
+  if (o.loss !== undefined) sc.loss = o.loss;
+  if (o.ecnThreshold !== undefined) sc.ecnThreshold = o.ecnThreshold;
+  if (o.ipcDelay !== undefined) sc.ipcDelay = o.ipcDelay;
+  if (o.sampleInterval !== undefined) sc.sampleInterval = o.sampleInterval;
+  if (o.seed !== undefined) {
+    const s = Number(o.seed);
+    if (!Number.isInteger(s)) usage(`--seed expects an integer, got '${o.seed}'`);
+    sc.seed = s;
+  }
+}
+
+async function action(file: string | undefined, o: SimOptions): Promise<void> {
+  let sc: Scenario;
+  if (file !== undefined) {
+    if (o.alg.length > 0 || o.flows !== undefined || o.param.length > 0) {
+      usage('with a scenario file, give flows in the file (not --alg/--flows/--param)');
+    }
+    sc = loadScenario(file);
+    applyOverrides(sc, o);
+    validateScenario(sc, file);
+  } else sc = scenarioFromFlags(o);
+  const resolved = resolveScenario(sc);
+
+  // Progress bar on stderr, only once the run has taken more than a second of wall time.
+  const t0 = performance.now();
+  let bar: cliProgress.SingleBar | null = null;
+  const onProgress = (fraction: number): void => {
+    if (!o.progress) return;
+    if (bar === null) {
+      if (performance.now() - t0 < 1000) return;
+      bar = new cliProgress.SingleBar(
+        { format: 'simulating [{bar}] {percentage}% | {value}/{total} s simulated', stream: process.stderr },
+        cliProgress.Presets.shades_classic,
+      );
+      bar.start(Math.round(resolved.net.durationUs / 1e6), 0);
+    }
+    bar.update(Math.round((fraction * resolved.net.durationUs) / 1e6));
+  };
+  const warnings = new Set<string>();
+  let result;
+  try {
+    result = await runSimulation(resolved, { onProgress, warn: (m) => warnings.add(m) });
+  } finally {
+    (bar as cliProgress.SingleBar | null)?.stop();
+  }
+  for (const w of [...warnings].slice(0, 5)) console.error(`portus sim: warning: ${w}`);
+  let report: string | null = null;
+  if (o.out !== undefined) report = writeOutputs(result, o.out);
+  if (o.json) {
+    process.stdout.write(JSON.stringify(toJson(result), null, 2) + '\n');
+  } else {
+    console.log(formatTable(result));
+    if (report !== null) console.log(`\nreport: ${report}`);
+  }
+}
+
+/** Register `portus sim`. */
+export function register(program: Command): void {
+  program
+    .command('sim')
+    .description('simulate flows over a bottleneck, driven by the real agent and datapath (simulated time)')
+    .argument('[scenario]', 'scenario JSON file (see docs/sim.md); otherwise build one from the flags')
+    .option('--alg <name>', 'algorithm; repeat for several (flows are assigned round-robin)', collect, [])
+    .option('--flows <n>', 'number of flows (default: one per --alg)')
+    .option('--link <rate>', 'bottleneck rate, e.g. 48mbps (default 48mbps)')
+    .option('--rtt <time>', 'propagation RTT, e.g. 50ms (default 50ms)')
+    .option('--buffer <size>', 'buffer: 1bdp, 300kb, 200pkts (default 1bdp)')
+    .option('--duration <time>', 'simulated time, e.g. 30s (default 30s)')
+    .option('--trace <file>', 'mahimahi trace for the bottleneck (replaces --link)')
+    .option('--loss <p>', 'random loss probability, e.g. 0.01%')
+    .option('--ecn-threshold <size>', 'mark CE above this queue occupancy, e.g. 30kb')
+    .option('--seed <n>', 'random seed (default 1)')
+    .option('--ipc-delay <time>', 'one-way agent message delay in simulated time (default 20us)')
+    .option('--sample-interval <time>', 'time-series sampling interval (default duration/500)')
+    .option('--param <k=v>', 'algorithm parameter (k=v for all, alg:k=v for one); repeatable', collect, [])
+    .option('--out <dir>', 'write summary.json, timeseries.csv, *.svg and report.html here')
+    .option('--json', 'print the result as JSON instead of the table')
+    .option('--no-progress', 'never show the progress bar')
+    .action(action);
+}

@@ -67,7 +67,7 @@ export interface Summary {
   linkThroughputBps: number;
   /** linkThroughput / capacity, in [0, 1]. */
   utilisation: number;
-  /** Jain's fairness index of the flows' throughputs. */
+  /** Jain's fairness index of the throughputs of the flows that ran. */
   jain: number;
   queueDelayMs: Percentiles;
   maxQueueBytes: number;
@@ -183,7 +183,8 @@ export function summarize(net: Network, algs: readonly string[]): Summary {
     capacityBps,
     linkThroughputBps,
     utilisation: capacityBps > 0 ? linkThroughputBps / capacityBps : 0,
-    jain: jainIndex(flows.map((f) => f.throughputBps)),
+    // flows that never ran (start after the end) do not count towards fairness
+    jain: jainIndex(flows.filter((f) => f.endS > f.startS).map((f) => f.throughputBps)),
     queueDelayMs: percentilesMs(net.qdelaySamples.sorted()),
     maxQueueBytes: net.maxQueue,
     bufferBytes: cfg.bufferBytes,

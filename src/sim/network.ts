@@ -508,7 +508,9 @@ export class Network {
           this.stopFlow(this.flows[a]!);
           break;
         case EV_SAMPLE:
-          this.onSample(a);
+          // a sample closes the interval ending now: let every other event at this instant run first
+          if (q.peekTime() === this.now) q.push(this.now, EV_SAMPLE, a);
+          else this.onSample(a);
           break;
         case EV_CALL: {
           const fn = this.calls[a]!;
