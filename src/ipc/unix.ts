@@ -8,10 +8,16 @@
  * Binding limits: it reports only *pathname* sender addresses (a datagram from an unbound or
  * abstract-namespace sender arrives without an address and is dropped, as portus does), and it
  * cannot bind or send to abstract addresses. Paths are limited to 107 bytes.
+ *
+ * A unix datagram socket queues only `net.unix.max_dgram_qlen` (10) datagrams per receiver and the
+ * binding's sockets are non-blocking, so a burst of sends to a busy receiver meets EAGAIN. `send`
+ * then keeps the message (a copy) in a per-destination backlog, in order, and retries as the
+ * receiver drains its queue; only a backlog over `maxBacklog` makes `send` throw.
  * @module
  */
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { constants as osConstants } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Address, ReceiveHandler, Transport } from './types.ts';
 import { errnoName, sendError, unavailable } from './errors.ts';
@@ -20,6 +26,8 @@ import { errnoName, sendError, unavailable } from './errors.ts';
 export const DEFAULT_UNIX_PATH = '/tmp/ccp/portus';
 /** `sizeof(sun_path) − 1` on Linux. */
 const MAX_PATH_BYTES = 107;
+/** −EAGAIN as the binding returns it. */
+const EAGAIN = -osConstants.errno.EAGAIN;
 
 /** Options of {@link openUnix}. */
 export interface UnixOptions {
@@ -27,6 +35,11 @@ export interface UnixOptions {
   path?: string;
   /** Default destination for `send(msg, '')` (e.g. a datapath's path). */
   peer?: string;
+  /**
+   * Messages kept per destination while its receive queue is full (default 4096). Beyond that,
+   * `send` throws IPC_SEND.
+   */
+  maxBacklog?: number;
 }
 
 /** The unix-dgram native binding's functions (untyped C++ addon, typed here). */
@@ -218,6 +231,45 @@ export async function openUnix(opts: UnixOptions = {}): Promise<Transport> {
   const ino = lstatSync(path).ino;
   let closed = false;
 
+  // Messages waiting because a receiver's queue was full (EAGAIN), per destination, in order.
+  const backlog = new Map<string, Buffer[]>();
+  const maxBacklog = opts.maxBacklog ?? 4096;
+  let flushTimer: NodeJS.Timeout | NodeJS.Immediate | null = null;
+  let idleFlushes = 0;
+  const describe = (err: number): string => {
+    const name = errnoName(err);
+    return name === 'ENOENT' || name === 'ECONNREFUSED'
+      ? `${name} (no socket is bound there: the datapath is gone?)`
+      : name;
+  };
+  const flush = (): void => {
+    flushTimer = null;
+    if (closed) return;
+    let progress = false;
+    for (const [dest, queue] of backlog) {
+      while (queue.length > 0) {
+        const err = sock.sendto(queue[0]!, dest);
+        if (err === EAGAIN) break;
+        queue.shift();
+        progress = true;
+        if (err < 0) {
+          report(
+            sendError(`cannot send to ${dest}: ${describe(err)}; ${queue.length} queued messages dropped`),
+          );
+          queue.length = 0;
+        }
+      }
+      if (queue.length === 0) backlog.delete(dest);
+    }
+    if (backlog.size > 0) scheduleFlush(progress);
+  };
+  const scheduleFlush = (soon: boolean): void => {
+    if (flushTimer !== null) return;
+    idleFlushes = soon ? 0 : Math.min(idleFlushes + 1, 10);
+    // retry at once while the receiver drains its queue, then back off to at most 10 ms
+    flushTimer = idleFlushes === 0 ? setImmediate(flush) : setTimeout(flush, idleFlushes);
+  };
+
   const transport: Transport = {
     kind: 'unix',
     send(msg: Uint8Array, to: Address): void {
@@ -227,17 +279,26 @@ export async function openUnix(opts: UnixOptions = {}): Promise<Transport> {
       if (dest.charCodeAt(0) === 0)
         throw sendError('abstract addresses are not supported by the unix-dgram binding');
       const buf = Buffer.isBuffer(msg) ? msg : Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength);
-      const err = sock.sendto(buf, dest);
-      if (err < 0) {
-        const name = errnoName(err);
-        const hint =
-          name === 'ENOENT' || name === 'ECONNREFUSED'
-            ? ' (no socket is bound there: the datapath is gone?)'
-            : name === 'EAGAIN'
-              ? " (the receiver's queue is full)"
-              : '';
-        throw sendError(`cannot send to ${dest}: ${name}${hint}`);
+      const queue = backlog.get(dest);
+      if (queue !== undefined) {
+        // keep the order: earlier messages to this destination are still waiting
+        if (queue.length >= maxBacklog) {
+          throw sendError(
+            `cannot send to ${dest}: ${maxBacklog} messages are already waiting (the datapath is not reading)`,
+          );
+        }
+        queue.push(Buffer.from(buf));
+        return;
       }
+      const err = sock.sendto(buf, dest);
+      if (err === 0) return;
+      if (err === EAGAIN) {
+        // the receiver's queue is full (net.unix.max_dgram_qlen, 10 by default): wait for it
+        backlog.set(dest, [Buffer.from(buf)]);
+        scheduleFlush(true);
+        return;
+      }
+      throw sendError(`cannot send to ${dest}: ${describe(err)}`);
     },
     onMessage(h: ReceiveHandler): void {
       handler = h;
@@ -248,6 +309,11 @@ export async function openUnix(opts: UnixOptions = {}): Promise<Transport> {
     close(): Promise<void> {
       if (closed) return Promise.resolve();
       closed = true;
+      if (flushTimer !== null) {
+        clearTimeout(flushTimer as NodeJS.Timeout);
+        clearImmediate(flushTimer as NodeJS.Immediate);
+      }
+      backlog.clear();
       sock.close();
       try {
         if (lstatSync(path).ino === ino) unlinkSync(path); // only our own socket file

@@ -223,3 +223,32 @@ test('unix send errors are PortusError(IPC_SEND): gone peer, abstract address, n
     c2();
   }
 });
+
+test('[G.72] a burst larger than the receiver queue (max_dgram_qlen) is delivered completely and in order', async () => {
+  const { dir, cleanup } = tempDir('unix');
+  const agentPath = join(dir, 'portus');
+  const t = await openUnix({ path: agentPath });
+  try {
+    const N = 2000;
+    const errors: string[] = [];
+    t.onError!((e) => errors.push(e.message));
+    t.onMessage((_buf, from) => {
+      // 2000 sends in one synchronous loop: far more than the 10 datagrams a unix socket queues
+      const out = Buffer.alloc(64);
+      for (let sid = 0; sid < N; sid++) t.send(encodeUpdateFields(sid, [], out), from);
+    });
+    const r = await runNode(PEER, [
+      JSON.stringify({ bind: join(dir, 'dp'), to: agentPath, send: [READY], expect: N }),
+    ]);
+    assert.equal(r.ok, true, String(r.error));
+    const sids = (r.replies as Array<{ hex: string }>).map((x) => Buffer.from(x.hex, 'hex').readUInt32LE(4));
+    assert.deepEqual(
+      sids,
+      Array.from({ length: N }, (_, i) => i),
+    );
+    assert.deepEqual(errors, []);
+  } finally {
+    await t.close();
+    cleanup();
+  }
+});
