@@ -4,8 +4,7 @@
  * @module
  */
 import { ErrorCodes, PortusError } from '../errors.ts';
-import * as ipcModule from '../ipc/index.ts';
-import type { Transport } from '../ipc/index.ts';
+import { openTransport, type Transport } from '../ipc/index.ts';
 import { isAlgClass, type AlgClass } from './classic.ts';
 import type { Logger } from './log.ts';
 import { startAgent, type Agent } from './runtime.ts';
@@ -86,16 +85,9 @@ export async function connect(
   return agent;
 }
 
-type OpenTransport = (kind: 'unix' | 'netlink' | 'char', opts: { path?: string }) => Promise<Transport>;
-
-/** Open a transport by kind through `src/ipc`'s `openTransport`. */
-export async function openIpc(kind: 'unix' | 'netlink' | 'char', socketPath?: string): Promise<Transport> {
-  // Looked up dynamically so that this module loads even where a transport is not built yet.
-  const open = (ipcModule as unknown as { openTransport?: OpenTransport }).openTransport;
-  if (typeof open !== 'function') {
-    throw new PortusError(ErrorCodes.IPC_UNAVAILABLE, `transport '${kind}' is not available in this build`);
-  }
-  return open(kind, kind === 'unix' && socketPath ? { path: socketPath } : {});
+/** Open a transport by kind (`socketPath` applies to unix). */
+export function openIpc(kind: 'unix' | 'netlink' | 'char', socketPath?: string): Promise<Transport> {
+  return openTransport(kind, kind === 'unix' && socketPath ? { path: socketPath } : {});
 }
 
 /**

@@ -1,4 +1,190 @@
-// PLACEHOLDER — owned by the helper implementing `portus run`; replaced before any release.
+/**
+ * `portus run <alg|./my-alg.(js|ts)>`: run the agent in the foreground with a built-in algorithm
+ * or one from a file, printing one status line per second until SIGINT/SIGTERM.
+ * @module
+ */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
+import {
+  classicAlgorithm,
+  createLogger,
+  isAlgClass,
+  openIpc,
+  startAgent,
+  untilSignal,
+  type AlgClass,
+  type Algorithm,
+} from '../agent/index.ts';
+import { algorithmNames, getAlgorithm } from '../algorithms/index.ts';
+import { ErrorCodes, PortusError } from '../errors.ts';
 
-export function register(_program: Command): void {}
+/** Options of the `run` command. */
+export interface RunOptions {
+  ipc: string;
+  socket?: string;
+  debug?: boolean;
+  quiet?: boolean;
+  param: string[];
+  maxPrograms?: string;
+}
+
+/** Parse `k=v` strings into a record (USAGE error otherwise). */
+export function parseParams(list: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of list) {
+    const i = item.indexOf('=');
+    if (i <= 0) throw new PortusError(ErrorCodes.USAGE, `--param expects k=v, got '${item}'`);
+    out[item.slice(0, i)] = item.slice(i + 1);
+  }
+  return out;
+}
+
+function looksLikePath(s: string): boolean {
+  return s.includes('/') || /\.(m?[jt]s|cjs|cts)$/.test(s);
+}
+
+function isAlgorithmObject(x: unknown): x is Algorithm {
+  const o = x as Partial<Algorithm> | null;
+  return (
+    typeof o === 'object' &&
+    o !== null &&
+    typeof o.name === 'string' &&
+    typeof o.newFlow === 'function' &&
+    typeof o.datapathPrograms === 'function'
+  );
+}
+
+/** Turn one export into an Algorithm, or null if it is not one. */
+function fromExport(x: unknown, params: Record<string, string>): Algorithm | null {
+  if (isAlgClass(x)) return classicAlgorithm(x as AlgClass, params);
+  if (isAlgorithmObject(x)) return x;
+  if (typeof x === 'function') {
+    const fn = x as (...a: unknown[]) => unknown;
+    const isClass = /^class[\s{]/.test(Function.prototype.toString.call(fn));
+    if (isClass && typeof (fn.prototype as Partial<Algorithm>)?.newFlow === 'function') {
+      const inst = new (fn as unknown as new (p: Record<string, string>) => unknown)(params);
+      return isAlgorithmObject(inst) ? inst : null;
+    }
+  }
+  return null;
+}
+
+/**
+ * Load an algorithm from a `.ts`/`.js` file: its default export or its only algorithm-like named
+ * export — an AlgBase subclass (classic), an Algorithm object, or a class implementing Algorithm
+ * (constructed with the params).
+ */
+export async function loadAlgorithmFile(file: string, params: Record<string, string>): Promise<Algorithm> {
+  const url = pathToFileURL(resolve(file)).href;
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(url)) as Record<string, unknown>;
+  } catch (e) {
+    throw new PortusError(ErrorCodes.ALGORITHM, `cannot load ${file}: ${(e as Error).message}`, { cause: e });
+  }
+  if (mod.default !== undefined) {
+    const a = fromExport(mod.default, params);
+    if (a) return a;
+  }
+  const found: [string, Algorithm][] = [];
+  for (const [k, v] of Object.entries(mod)) {
+    if (k === 'default') continue;
+    const a = fromExport(v, params);
+    if (a) found.push([k, a]);
+  }
+  if (found.length === 1) return found[0][1];
+  if (found.length === 0) {
+    throw new PortusError(
+      ErrorCodes.ALGORITHM,
+      `${file} exports no algorithm (export an AlgBase subclass or an object with name, datapathPrograms and newFlow)`,
+    );
+  }
+  throw new PortusError(
+    ErrorCodes.ALGORITHM,
+    `${file} exports several algorithms (${found.map(([k]) => k).join(', ')}); export the one to run as default`,
+  );
+}
+
+/** Resolve the command's algorithm argument. */
+export async function resolveAlgorithm(spec: string, params: Record<string, string>): Promise<Algorithm> {
+  if (algorithmNames().includes(spec) && !looksLikePath(spec)) return getAlgorithm(spec, params);
+  if (looksLikePath(spec)) return loadAlgorithmFile(spec, params);
+  return getAlgorithm(spec, params); // unknown name: a clear error listing the built-ins
+}
+
+/** Run the agent until SIGINT/SIGTERM. */
+export async function run(spec: string, opts: RunOptions): Promise<void> {
+  const kind = opts.ipc;
+  if (kind !== 'unix' && kind !== 'netlink' && kind !== 'char') {
+    throw new PortusError(ErrorCodes.USAGE, `--ipc must be unix, netlink or char, got '${kind}'`);
+  }
+  const params = parseParams(opts.param);
+  const algorithm = await resolveAlgorithm(spec, params);
+  let maxPrograms: number | undefined;
+  if (opts.maxPrograms !== undefined) {
+    maxPrograms = Number(opts.maxPrograms);
+    if (!Number.isInteger(maxPrograms) || maxPrograms < 1) {
+      throw new PortusError(ErrorCodes.USAGE, `--max-programs must be a positive integer`);
+    }
+  }
+  const log = createLogger(opts.debug ? 'debug' : 'info');
+  const transport = await openIpc(kind, opts.socket);
+  let agent;
+  try {
+    agent = startAgent({ transport, algorithms: [algorithm], debug: opts.debug, log, params, maxPrograms });
+  } catch (e) {
+    await transport.close();
+    throw e;
+  }
+  const where = kind === 'unix' ? `unix:${opts.socket ?? '/tmp/ccp/portus'}` : kind;
+  const progs = agent
+    .programs()
+    .map((p) => `${p.uid}=${p.name}`)
+    .join(', ');
+  process.stdout.write(
+    `portus: running '${algorithm.name}' on ${where} (programs ${progs}); Ctrl-C to stop\n`,
+  );
+  let timer: ReturnType<typeof setInterval> | null = null;
+  if (!opts.quiet) {
+    let last = agent.stats().reports;
+    timer = setInterval(() => {
+      const s = agent.stats();
+      process.stdout.write(
+        `portus: ${s.flows} flow(s) on ${s.datapaths} datapath(s), ${s.reports - last} reports/s ` +
+          `(${s.reports} total, ${s.dropped} dropped, ${s.errors} errors)\n`,
+      );
+      last = s.reports;
+    }, 1000);
+  }
+  await untilSignal(agent);
+  if (timer) clearInterval(timer);
+  const s = agent.stats();
+  process.stdout.write(
+    `portus: stopped after ${s.reports} reports (${s.messagesIn} in, ${s.messagesOut} out)\n`,
+  );
+}
+
+/** Register `portus run`. */
+export function register(program: Command): void {
+  program
+    .command('run')
+    .description(
+      `run the agent in the foreground with a built-in algorithm (${algorithmNames().join(', ')}) or one from a .ts/.js file`,
+    )
+    .argument('<algorithm>', 'built-in algorithm name, or path to a .ts/.js file exporting one')
+    .option('--ipc <kind>', 'transport: unix, netlink or char', 'unix')
+    .option('--socket <path>', 'unix socket path of the agent (default /tmp/ccp/portus)')
+    .option('--debug', 'log every message in and out, decoded')
+    .option('--quiet', 'no status line every second')
+    .option(
+      '--param <k=v>',
+      'algorithm parameter (repeatable)',
+      (v: string, prev: string[]) => [...prev, v],
+      [],
+    )
+    .option('--max-programs <n>', 'programs a datapath holds (default 9, as ccp-kernel)')
+    .action(async (alg: string, opts: RunOptions) => {
+      await run(alg, opts);
+    });
+}
