@@ -1,0 +1,41 @@
+(def
+    (Report
+        (volatile loss 0)
+        (volatile minrtt +infinity)
+        (volatile rate 0)
+        (pulseState 0)
+    )
+    (pulseState 0)
+    (cwndCap 0)
+    (bottleRate 0)
+    (threeFourthsRate 0)
+    (fiveFourthsRate 0)
+)
+# BBR-style probe_bw: every ACK, track losses, the minimum RTT and the delivery rate.
+(when true
+    (:= Report.loss (+ Report.loss Ack.lost_pkts_sample))
+    (:= Report.minrtt (min Report.minrtt Flow.rtt_sample_us))
+    (:= Report.rate (max Report.rate (min Flow.rate_outgoing Flow.rate_incoming)))
+    (:= Report.pulseState pulseState)
+    (fallthrough)
+)
+# First min RTT of the gain cycle (pacing at 1.25 x bottleneck) is over: drain at 0.75 x.
+(when (&& (> Micros Report.minrtt) (== pulseState 0))
+    (:= Rate threeFourthsRate)
+    (:= pulseState 1)
+    (report)
+)
+# Second min RTT is over: cruise at the bottleneck rate.
+(when (&& (> Micros (* 2 Report.minrtt)) (== pulseState 1))
+    (:= Rate bottleRate)
+    (:= pulseState 2)
+    (report)
+)
+# Eight min RTTs: restart the cycle, probing at 1.25 x.
+(when (&& (> Micros (* 8 Report.minrtt)) (== pulseState 2))
+    (:= pulseState 0)
+    (:= Cwnd cwndCap)
+    (:= Rate fiveFourthsRate)
+    (:= Micros 0)
+    (report)
+)
