@@ -1,0 +1,188 @@
+// End to end: `portus datapath` as a real child process over real unix datagram sockets, against a
+// minimal agent written here (it answers READY with INSTALL_EXPR and CREATE with CHANGE_PROG).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { compile } from '../../src/lang/index.ts';
+import {
+  decode,
+  encodeChangeProg,
+  encodeInstall,
+  forEachMessage,
+  type Message,
+} from '../../src/wire/index.ts';
+import { openUnix } from '../../src/ipc/index.ts';
+import { AIMD_PROGRAM } from '../../bench/datapath/programs.ts';
+
+interface Line {
+  t_us: number;
+  ev: string;
+  [k: string]: unknown;
+}
+
+function runCli(
+  args: string[],
+  timeoutMs = 30000,
+): Promise<{ code: number | null; lines: Line[]; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bin/portus.js', 'datapath', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`portus datapath did not finish in ${timeoutMs} ms\n${out}\n${err}`));
+    }, timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const lines = out
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .map((l) => JSON.parse(l) as Line);
+      resolve({ code, lines, stderr: err });
+    });
+  });
+}
+
+test('portus datapath talks to an agent over real unix sockets: READY/INSTALL, CREATE/CHANGE_PROG, reports, set_cwnd, close', async () => {
+  const dir = mkdtempSync('/tmp/ccp-dp-test-');
+  const agentPath = join(dir, 'agent');
+  const dpPath = join(dir, 'dp');
+  const prog = compile(AIMD_PROGRAM, { uid: 1 });
+  const agent = await openUnix({ path: agentPath });
+  const got: Message[] = [];
+  const senders = new Set<string>();
+  agent.onMessage((buf, from) => {
+    senders.add(from);
+    forEachMessage(buf, (b, off) => {
+      const m = decode(b, off);
+      got.push(m);
+      if (m.type === 5) agent.send(encodeInstall(1, prog.events, prog.instructions), from);
+      if (m.type === 0) {
+        agent.send(encodeChangeProg(m.sid, 1, [{ regType: 2, regIndex: 4, value: 20000n }]), from);
+      }
+    });
+  });
+  try {
+    const { code, lines, stderr } = await runCli([
+      '--agent',
+      agentPath,
+      '--socket',
+      dpPath,
+      '--flows',
+      '2',
+      '--rate',
+      '400',
+      '--duration',
+      '1',
+      '--rtt-us',
+      '2000',
+      '--rtt-step-us',
+      '100',
+      '--loss-every',
+      '50',
+      '--alg',
+      'aimd',
+    ]);
+    assert.equal(code, 0, stderr);
+    const ev = (name: string): Line[] => lines.filter((l) => l.ev === name);
+    assert.equal(ev('ready').length, 1);
+    const installs = ev('recv').filter((l) => l.type === 'install');
+    assert.deepEqual(
+      installs.map((l) => [l.uid, l.code]),
+      [[1, 0]],
+    );
+    const changes = ev('recv').filter((l) => l.type === 'change_prog');
+    assert.deepEqual(changes.map((l) => [l.sid, l.code]).sort(), [
+      [1, 0],
+      [2, 0],
+    ]);
+    assert.deepEqual(
+      ev('flow_start').map((l) => l.sid),
+      [1, 2],
+    );
+    for (const sid of [1, 2]) {
+      const cw = ev('set_cwnd')
+        .filter((l) => l.sid === sid)
+        .map((l) => l.cwnd as number);
+      assert.ok(cw.length >= 3, `set_cwnd events for sid ${sid}: ${cw.length}`);
+      assert.equal(cw[0], 20000, 'the CHANGE_PROG Cwnd is applied first');
+      assert.ok(
+        cw.some((x, i) => i > 0 && x < cw[i - 1]!),
+        'a loss halves the window',
+      );
+      assert.ok(
+        cw.some((x, i) => i > 0 && x > cw[i - 1]!),
+        'ACKs grow the window',
+      );
+    }
+    assert.deepEqual(
+      ev('flow_close').map((l) => l.sid),
+      [1, 2],
+    );
+    const summary = lines.at(-1)!;
+    assert.equal(summary.ev, 'summary');
+    assert.equal(summary.acks, 800);
+    assert.ok((summary.reports as number) > 0);
+    assert.deepEqual(summary.invoke_results, { 0: 800 });
+    // times are non-decreasing
+    for (let i = 1; i < lines.length; i++) assert.ok(lines[i]!.t_us >= lines[i - 1]!.t_us);
+    // what the agent saw
+    assert.deepEqual([...senders], [dpPath]);
+    assert.equal(got[0]!.type, 5);
+    const creates = got.filter((m) => m.type === 0);
+    assert.deepEqual(
+      creates.map((m) => m.type === 0 && [m.sid, m.congAlg, m.mss, m.initCwnd]),
+      [
+        [1, 'aimd', 1448, 14480],
+        [2, 'aimd', 1448, 14480],
+      ],
+    );
+    const measures = got.filter((m) => m.type === 1);
+    const reports = measures.filter((m) => m.type === 1 && m.numFields > 0);
+    assert.equal(reports.length, summary.reports);
+    assert.ok(reports.every((m) => m.type === 1 && m.programUid === 1 && m.fields.length === 3));
+    const closes = measures.filter((m) => m.type === 1 && m.numFields === 0).map((m) => m.sid);
+    assert.deepEqual(closes.sort(), [1, 2]);
+  } finally {
+    await agent.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('portus datapath without an agent: READY fails quietly, flows start after --wait-ms, CREATE failures counted', async () => {
+  const dir = mkdtempSync('/tmp/ccp-dp-test-');
+  try {
+    const { code, lines } = await runCli([
+      '--agent',
+      join(dir, 'nobody'),
+      '--socket',
+      join(dir, 'dp'),
+      '--flows',
+      '1',
+      '--rate',
+      '100',
+      '--duration',
+      '0.2',
+      '--wait-ms',
+      '100',
+      '--log-level',
+      'none',
+    ]);
+    assert.equal(code, 0);
+    assert.ok(lines.some((l) => l.ev === 'no_install'));
+    const summary = lines.at(-1)!;
+    assert.equal(summary.ev, 'summary');
+    assert.ok((summary.send_failures as number) >= 2, 'READY and CREATE failed');
+    assert.equal(summary.acks, 20);
+    // with the CREATE failed and the fallback timer armed, invocations end up in fallback (-101)
+    assert.ok(Object.keys(summary.invoke_results as object).includes('-101'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
