@@ -126,19 +126,33 @@ export function encodeError(message: string): never {
   throw new PortusError(ErrorCodes.ENCODE, message);
 }
 
-/** Check that `v` is an integer in [0, 2^bits) for bits ≤ 32. */
-export function checkUint(name: string, v: number, bits: 8 | 16 | 32): void {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= 2 ** bits) {
-    encodeError(`${name} must be an integer in [0, 2^${bits}), got ${String(v)}`);
+/** The field's name for an error message: `item index name`, or `name` (built on failure only). */
+function label(name: string, item: string | undefined, index: number): string {
+  return item === undefined ? name : `${item} ${index} ${name}`;
+}
+
+/**
+ * Check that `v` is an integer in [0, 2^bits) for bits ≤ 32. `item`/`index` name the record
+ * (e.g. 'update', 3) without building a string unless the check fails.
+ */
+export function checkUint(name: string, v: number, bits: 8 | 16 | 32, item?: string, index = 0): void {
+  if (
+    typeof v !== 'number' ||
+    !(v >= 0 && v < (bits === 32 ? 0x1_0000_0000 : bits === 8 ? 0x100 : 0x1_0000)) ||
+    !Number.isInteger(v)
+  ) {
+    encodeError(`${label(name, item, index)} must be an integer in [0, 2^${bits}), got ${String(v)}`);
   }
 }
 
 /** Check that `v` is a u64 (bigint in range, or a non-negative safe integer). */
-export function checkU64(name: string, v: bigint | number): void {
+export function checkU64(name: string, v: bigint | number, item?: string, index = 0): void {
   if (typeof v === 'bigint') {
-    if (v < 0n || v > U64_MAX) encodeError(`${name} must be a u64, got ${v}`);
-  } else if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
-    encodeError(`${name} must be a u64 (bigint, or a non-negative safe integer), got ${String(v)}`);
+    if (v < 0n || v > U64_MAX) encodeError(`${label(name, item, index)} must be a u64, got ${v}`);
+  } else if (typeof v !== 'number' || !(v >= 0) || !Number.isSafeInteger(v)) {
+    encodeError(
+      `${label(name, item, index)} must be a u64 (bigint, or a non-negative safe integer), got ${String(v)}`,
+    );
   }
 }
 

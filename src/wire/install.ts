@@ -99,10 +99,10 @@ export function decodeInstall(buf: Uint8Array, off: number): InstallMsg {
   };
 }
 
-function checkOperand(name: string, x: Operand): void {
-  if (x === null || typeof x !== 'object') encodeError(`${name} operand is missing`);
-  checkUint(`${name} register type`, x.type, 8);
-  checkUint(`${name} register index/value`, x.index, 32);
+function checkOperand(which: string, j: number, x: Operand): void {
+  if (x === null || typeof x !== 'object') encodeError(`instruction ${j} ${which} operand is missing`);
+  checkUint(`${which} register type`, x.type, 8, 'instruction', j);
+  checkUint(`${which} register index/value`, x.index, 32, 'instruction', j);
 }
 
 function putOperand(b: Uint8Array, o: number, x: Operand): void {
@@ -131,20 +131,20 @@ export function encodeInstall(
   if (n > Limits.INSTRUCTIONS) encodeError(`${n} instructions exceed the limit of ${Limits.INSTRUCTIONS}`);
   for (let k = 0; k < e; k++) {
     const ev = events[k]!;
-    checkUint(`event ${k} cond_start`, ev.condStart, 32);
-    checkUint(`event ${k} num_cond`, ev.condCount, 32);
-    checkUint(`event ${k} event_start`, ev.bodyStart, 32);
-    checkUint(`event ${k} num_event`, ev.bodyCount, 32);
+    checkUint('cond_start', ev.condStart, 32, 'event', k);
+    checkUint('num_cond', ev.condCount, 32, 'event', k);
+    checkUint('event_start', ev.bodyStart, 32, 'event', k);
+    checkUint('num_event', ev.bodyCount, 32, 'event', k);
     if (ev.condStart + ev.condCount > n || ev.bodyStart + ev.bodyCount > n) {
       encodeError(`event ${k} has an instruction range outside the ${n} instructions`);
     }
   }
   for (let j = 0; j < n; j++) {
     const ins = instructions[j]!;
-    checkUint(`instruction ${j} opcode`, ins.op, 8);
-    checkOperand(`instruction ${j} result`, ins.result);
-    checkOperand(`instruction ${j} left`, ins.left);
-    checkOperand(`instruction ${j} right`, ins.right);
+    checkUint('opcode', ins.op, 8, 'instruction', j);
+    checkOperand('result', j, ins.result);
+    checkOperand('left', j, ins.left);
+    checkOperand('right', j, ins.right);
   }
   const len = installLength(e, n);
   const b = outBuffer(len, out);

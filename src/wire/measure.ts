@@ -68,7 +68,7 @@ export function encodeMeasure(
   const n = fields.length;
   if (n > Limits.MEASURE_FIELDS)
     encodeError(`MEASURE cannot carry ${n} fields (limit ${Limits.MEASURE_FIELDS})`);
-  for (let i = 0; i < n; i++) checkU64(`field ${i}`, fields[i]!);
+  for (let i = 0; i < n; i++) checkU64('value', fields[i]!, 'field', i);
   const len = Sizes.MEASURE_PREFIX + 8 * n;
   const b = outBuffer(len, out);
   putHeader(b, 0, MsgType.MEASURE, len, sid);

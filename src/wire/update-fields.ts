@@ -36,9 +36,9 @@ export function checkUpdates(updates: ArrayLike<UpdateRecordInput>): void {
   for (let i = 0; i < updates.length; i++) {
     const u = updates[i]!;
     if (u === null || typeof u !== 'object') encodeError(`update ${i} is missing`);
-    checkUint(`update ${i} reg_type`, u.regType, 8);
-    checkUint(`update ${i} reg_index`, u.regIndex, 32);
-    checkU64(`update ${i} value`, u.value);
+    checkUint('reg_type', u.regType, 8, 'update', i);
+    checkUint('reg_index', u.regIndex, 32, 'update', i);
+    checkU64('value', u.value, 'update', i);
   }
 }
 
