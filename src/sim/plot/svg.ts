@@ -80,11 +80,11 @@ export function niceTicks(min: number, max: number, count = 5): number[] {
   const mag = 10 ** Math.floor(Math.log10(raw));
   const norm = raw / mag;
   const step = (norm <= 1 ? 1 : norm <= 2 ? 2 : norm <= 5 ? 5 : 10) * mag;
-  const lo = Math.floor(min / step + 1e-9) * step;
-  const hi = Math.ceil(max / step - 1e-9) * step;
+  const kLo = Math.floor(min / step + 1e-9);
+  const kHi = Math.max(kLo + 1, Math.ceil(max / step - 1e-9));
   const out: number[] = [];
-  for (let v = lo; v <= hi + step * 1e-6; v += step) out.push(Math.abs(v) < step * 1e-9 ? 0 : v);
-  if (out.length < 2) out.push(lo + step);
+  // integer multiples of the step: no accumulated rounding, no endless loop when step < ulp(min)
+  for (let k = kLo; k <= kHi && out.length < 1000; k++) out.push(k === 0 ? 0 : +(k * step).toPrecision(15));
   return out;
 }
 
