@@ -66,7 +66,7 @@ export async function connect(
   if (!isAlgClass(alg) && (typeof alg !== 'object' || alg === null || typeof alg.newFlow !== 'function')) {
     throw new PortusError(ErrorCodes.ALGORITHM, 'connect() needs an AlgBase subclass or an Algorithm object');
   }
-  const transport = typeof ipc === 'string' ? await openIpc(ipc, opts.socketPath) : ipc;
+  const transport = typeof ipc === 'string' ? await openIpc(ipc, { socketPath: opts.socketPath }) : ipc;
   let agent: Agent;
   try {
     agent = startAgent({
@@ -85,9 +85,26 @@ export async function connect(
   return agent;
 }
 
-/** Open a transport by kind (`socketPath` applies to unix). */
-export function openIpc(kind: 'unix' | 'netlink' | 'char', socketPath?: string): Promise<Transport> {
-  return openTransport(kind, kind === 'unix' && socketPath ? { path: socketPath } : {});
+/** Where {@link openIpc} opens its transport. */
+export interface IpcLocation {
+  /** unix: the agent's socket path (default `/tmp/ccp/portus`). */
+  socketPath?: string;
+  /** netlink: the port that plays the kernel (default 0 = the kernel; tests use another socket). */
+  netlinkPeerPort?: number;
+  /** char: the character device (default `/dev/ccpkp`). */
+  charDevice?: string;
+}
+
+/** Open a transport by kind. */
+export function openIpc(kind: 'unix' | 'netlink' | 'char', where: IpcLocation = {}): Promise<Transport> {
+  if (kind === 'unix') return openTransport('unix', where.socketPath ? { path: where.socketPath } : {});
+  if (kind === 'netlink') {
+    return openTransport(
+      'netlink',
+      where.netlinkPeerPort !== undefined ? { peerPort: where.netlinkPeerPort } : {},
+    );
+  }
+  return openTransport('char', where.charDevice ? { path: where.charDevice } : {});
 }
 
 /**

@@ -27,6 +27,8 @@ export interface RunOptions {
   quiet?: boolean;
   param: string[];
   maxPrograms?: string;
+  netlinkPeerPort?: string;
+  charDevice?: string;
 }
 
 /** Parse `k=v` strings into a record (USAGE error otherwise). */
@@ -129,7 +131,18 @@ export async function run(spec: string, opts: RunOptions): Promise<void> {
     }
   }
   const log = createLogger(opts.debug ? 'debug' : 'info');
-  const transport = await openIpc(kind, opts.socket);
+  let netlinkPeerPort: number | undefined;
+  if (opts.netlinkPeerPort !== undefined) {
+    netlinkPeerPort = Number(opts.netlinkPeerPort);
+    if (!Number.isInteger(netlinkPeerPort) || netlinkPeerPort < 0 || netlinkPeerPort > 0xffffffff) {
+      throw new PortusError(ErrorCodes.USAGE, `--netlink-peer-port must be a u32`);
+    }
+  }
+  const transport = await openIpc(kind, {
+    socketPath: opts.socket,
+    netlinkPeerPort,
+    charDevice: opts.charDevice,
+  });
   let agent;
   try {
     agent = startAgent({ transport, algorithms: [algorithm], debug: opts.debug, log, params, maxPrograms });
@@ -137,7 +150,12 @@ export async function run(spec: string, opts: RunOptions): Promise<void> {
     await transport.close();
     throw e;
   }
-  const where = kind === 'unix' ? `unix:${opts.socket ?? '/tmp/ccp/portus'}` : kind;
+  const where =
+    kind === 'unix'
+      ? `unix:${opts.socket ?? '/tmp/ccp/portus'}`
+      : kind === 'char'
+        ? `char:${opts.charDevice ?? '/dev/ccpkp'}`
+        : `netlink:${netlinkPeerPort ?? 0}`;
   const progs = agent
     .programs()
     .map((p) => `${p.uid}=${p.name}`)
@@ -184,6 +202,11 @@ export function register(program: Command): void {
       [],
     )
     .option('--max-programs <n>', 'programs a datapath holds (default 9, as ccp-kernel)')
+    .option('--char-device <path>', 'char transport: the device (default /dev/ccpkp)')
+    .option(
+      '--netlink-peer-port <port>',
+      'netlink transport: port playing the kernel (default 0 = the kernel; for tests)',
+    )
     .action(async (alg: string, opts: RunOptions) => {
       await run(alg, opts);
     });
