@@ -154,23 +154,32 @@ function socketInUse(path: string): boolean {
 }
 
 /**
+ * Why an existing socket directory is unsafe, or null: owned by another (non-root) user, or
+ * writable by group/others without the sticky bit (they could replace the socket).
+ */
+export function unsafeDirectory(st: { uid: number; mode: number }): string | null {
+  const me = process.getuid?.() ?? st.uid;
+  if (st.uid !== me && st.uid !== 0) return `is owned by another user (uid ${st.uid})`;
+  if ((st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0) return 'is writable by other users';
+  return null;
+}
+
+/**
  * Prepare `path` for binding: create its directory with mode 0700 if missing (only that one
  * level, like portus), refuse a non-socket file or a socket another process is bound to, and
  * remove a stale socket file.
  */
 function prepareBindPath(path: string): void {
   const dir = dirname(path);
-  let dirExists = true;
+  let dirStat;
   try {
-    if (!lstatSync(dir).isDirectory()) throw unavailable(`${dir} exists and is not a directory`);
+    dirStat = lstatSync(dir);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      if ((err as { code?: string }).code === 'ERR_PORTUS_IPC_UNAVAILABLE') throw err;
       throw unavailable(`cannot access ${dir}: ${(err as Error).message}`, err);
     }
-    dirExists = false;
   }
-  if (!dirExists) {
+  if (dirStat === undefined) {
     try {
       mkdirSync(dir, { mode: 0o700 });
       chmodSync(dir, 0o700); // the umask may have removed bits; make the mode exact
@@ -178,6 +187,16 @@ function prepareBindPath(path: string): void {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
         throw unavailable(`cannot create the socket directory ${dir}: ${(err as Error).message}`, err);
       }
+    }
+  } else if (!dirStat.isDirectory()) {
+    throw unavailable(`${dir} exists and is not a directory`);
+  } else {
+    const warning = unsafeDirectory(dirStat);
+    if (warning !== null) {
+      process.emitWarning(
+        `socket directory ${dir} ${warning}: other local users may forge or intercept reports`,
+        'PortusIpcWarning',
+      );
     }
   }
   let st;

@@ -252,3 +252,29 @@ test('[G.72] a burst larger than the receiver queue (max_dgram_qlen) is delivere
     cleanup();
   }
 });
+
+test('[G.71] an existing socket directory that others control draws a warning', async () => {
+  const { dir, cleanup } = tempDir('unix');
+  const warnings: string[] = [];
+  const onWarning = (w: Error): void => {
+    if (w.name === 'PortusIpcWarning') warnings.push(w.message);
+  };
+  process.on('warning', onWarning);
+  try {
+    const shared = join(dir, 'shared');
+    mkdirSync(shared);
+    chmodSync(shared, 0o777); // writable by everyone, no sticky bit
+    const t1 = await openUnix({ path: join(shared, 'portus') });
+    await t1.close();
+    const mine = join(dir, 'mine');
+    mkdirSync(mine, { mode: 0o700 });
+    const t2 = await openUnix({ path: join(mine, 'portus') });
+    await t2.close();
+    await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /shared is writable by other users/);
+  } finally {
+    process.off('warning', onWarning);
+    cleanup();
+  }
+});
