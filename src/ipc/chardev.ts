@@ -102,7 +102,13 @@ export async function openCharDevice(opts: CharDeviceOptions = {}): Promise<Tran
     if (n > 0) {
       idle = 0;
       // Hand over a copy: the read buffer is reused by the next poll.
-      if (handler !== null) handler(Buffer.from(buf.subarray(0, n)), CHAR_DEVICE_ADDRESS);
+      if (handler !== null) {
+        try {
+          handler(Buffer.from(buf.subarray(0, n)), CHAR_DEVICE_ADDRESS);
+        } catch (err) {
+          report(err as Error); // a throwing handler must not stop the polling
+        }
+      }
       if (!closed) immediate = setImmediate(poll);
     } else {
       idle = Math.min(maxPoll, idle + 1);

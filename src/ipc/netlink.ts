@@ -142,7 +142,12 @@ export async function openNetlink(opts: NetlinkOptions = {}): Promise<Transport>
     else process.emitWarning(err.message, 'PortusIpcWarning');
   };
   const deliver = (payload: Buffer): void => {
-    if (handler !== null) handler(payload, NETLINK_ADDRESS);
+    if (handler === null) return;
+    try {
+      handler(payload, NETLINK_ADDRESS);
+    } catch (err) {
+      report(err as Error); // never let a handler exception escape into the native callback
+    }
   };
   sock.on('message', (msg, rinfo) => {
     if (rinfo.port !== peerPort) return; // only the kernel (or the configured peer) is a datapath

@@ -244,7 +244,11 @@ export async function openUnix(opts: UnixOptions = {}): Promise<Transport> {
       return;
     }
     if (buf.length === 0 || handler === null) return;
-    handler(buf, from);
+    try {
+      handler(buf, from);
+    } catch (err) {
+      report(err as Error); // never let a handler exception escape into the native callback
+    }
   };
   const sock = rawUnixSocket(onRecv, path);
   const ino = lstatSync(path).ino;

@@ -278,3 +278,31 @@ test('[G.71] an existing socket directory that others control draws a warning', 
     cleanup();
   }
 });
+
+test('a throwing receive handler is reported through onError and the transport keeps receiving', async () => {
+  const { dir, cleanup } = tempDir('unix');
+  const agentPath = join(dir, 'portus');
+  const t = await openUnix({ path: agentPath });
+  const s = rawUnixSocket(() => {}, join(dir, 'dp'));
+  try {
+    const errors: string[] = [];
+    t.onError!((e) => errors.push(e.message));
+    const seen: number[] = [];
+    const second = nextEvent<void>((done) =>
+      t.onMessage((buf) => {
+        seen.push(buf[0]!);
+        if (buf[0] === 1) throw new Error('handler bug');
+        done();
+      }),
+    );
+    assert.equal(s.sendto(Buffer.from([1]), agentPath), 0);
+    assert.equal(s.sendto(Buffer.from([2]), agentPath), 0);
+    await second;
+    assert.deepEqual(seen, [1, 2]);
+    assert.deepEqual(errors, ['handler bug']);
+  } finally {
+    s.close();
+    await t.close();
+    cleanup();
+  }
+});
