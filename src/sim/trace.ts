@@ -71,7 +71,6 @@ export function countOpportunities(trace: Trace, endMs: number): number {
   let n = cycles * ts.length;
   const rem = endMs - cycles * trace.periodMs;
   for (let i = 0; i < ts.length && ts[i]! <= rem; i++) n++;
-  // a timestamp equal to the period at cycle c coincides with time (c + 1) * period: counted once above
   return n;
 }
 
