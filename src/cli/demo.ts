@@ -39,13 +39,21 @@ const collect = (v: string, prev: string[]): string[] => [...prev, v];
 /** Path of bin/portus.js, relative to this file (works from a checkout or an installed package). */
 const BIN = fileURLToPath(new URL('../../bin/portus.js', import.meta.url));
 
-function waitForSocket(path: string, child: ChildProcess, stderr: () => string, timeoutMs: number): Promise<void> {
+function waitForSocket(
+  path: string,
+  child: ChildProcess,
+  stderr: () => string,
+  timeoutMs: number,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const t0 = Date.now();
     const onExit = (code: number | null): void => {
       clearInterval(timer);
       reject(
-        new PortusError(ErrorCodes.IPC_UNAVAILABLE, `the agent exited (code ${code}) before listening:\n${stderr()}`),
+        new PortusError(
+          ErrorCodes.IPC_UNAVAILABLE,
+          `the agent exited (code ${code}) before listening:\n${stderr()}`,
+        ),
       );
     };
     child.once('exit', onExit);
@@ -57,7 +65,12 @@ function waitForSocket(path: string, child: ChildProcess, stderr: () => string, 
       } else if (Date.now() - t0 > timeoutMs) {
         clearInterval(timer);
         child.off('exit', onExit);
-        reject(new PortusError(ErrorCodes.IPC_UNAVAILABLE, `the agent did not open ${path} within ${timeoutMs} ms`));
+        reject(
+          new PortusError(
+            ErrorCodes.IPC_UNAVAILABLE,
+            `the agent did not open ${path} within ${timeoutMs} ms`,
+          ),
+        );
       }
     }, 20);
   });
@@ -104,7 +117,10 @@ async function action(o: DemoOptions): Promise<void> {
     buffer: o.buffer,
     duration: o.duration,
     sampleInterval: '50ms',
-    flows: Array.from({ length: n }, (_, i) => ({ alg: o.alg, start: `${Math.round((i * durationUs) / (2 * n))}us` })),
+    flows: Array.from({ length: n }, (_, i) => ({
+      alg: o.alg,
+      start: `${Math.round((i * durationUs) / (2 * n))}us`,
+    })),
   };
   const resolved = resolveScenario(sc);
 
@@ -139,7 +155,9 @@ async function action(o: DemoOptions): Promise<void> {
 export function register(program: Command): void {
   program
     .command('demo')
-    .description('run the agent as a process and a simulated link + datapath against it, live, over a Unix socket')
+    .description(
+      'run the agent as a process and a simulated link + datapath against it, live, over a Unix socket',
+    )
     .option('--alg <name>', 'algorithm the agent runs', 'cubic')
     .option('--flows <n>', 'number of flows (they join one after another)', '2')
     .option('--duration <time>', 'how long to run (real time)', '10s')
