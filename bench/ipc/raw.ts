@@ -1,7 +1,8 @@
 /**
- * Raw ping-pong baseline over the unix-dgram binding, between two processes: the round trip
- * of a bare datagram with no CCP processing at all. `bench/ipc` prints the agent's
- * report → update round trip as a ratio of this, measured in the same run.
+ * Raw baselines over the unix-dgram binding, between two processes, with no CCP processing at
+ * all: the ping-pong round trip of a bare datagram ({@link rawPingPong}) and the one-way receive
+ * rate of a flood ({@link rawFlood}). `bench/ipc` prints the agent's report → update round trip
+ * and reports/s as ratios of these, measured in the same run.
  *
  * Run alone: `node --import tsx bench/ipc/raw.ts [N]`.
  * @module
@@ -40,6 +41,76 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
   return sorted[i]!;
 }
 
+/** Result of {@link rawFlood}: one-way datagrams per second received from a sending process. */
+export interface FloodResult {
+  n: number;
+  perSecond: number;
+}
+
+/** Spawn the peer process bound in `dir`; resolves once it is ready. */
+async function startPeer(dir: string): Promise<{ path: string; stop: () => void }> {
+  const path = join(dir, 'echo');
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(new URL('./raw-echo.ts', import.meta.url)), path],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
+  await new Promise<void>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`peer process exited early (${code})`)));
+    child.stdout!.once('data', () => resolve());
+  });
+  return {
+    path,
+    stop: () => {
+      child.removeAllListeners('exit');
+      child.stdin!.end();
+      child.kill('SIGTERM');
+    },
+  };
+}
+
+/**
+ * Measure how many `size`-byte datagrams per second this process receives when another process
+ * sends `n` of them as fast as the socket allows — the raw ceiling for sustained reports/s.
+ */
+export async function rawFlood(opts: { n?: number; size?: number } = {}): Promise<FloodResult> {
+  const n = opts.n ?? 200_000;
+  const size = opts.size ?? 40;
+  const dir = mkdtempSync(join(tmpdir(), 'portus-bench-flood-'));
+  const peer = await startPeer(dir);
+  try {
+    let got = 0;
+    let first = 0n;
+    let last = 0n;
+    await new Promise<void>((resolve) => {
+      const sock = rawUnixSocket(
+        (status) => {
+          if (status < 0) return;
+          last = process.hrtime.bigint();
+          if (got === 0) first = last;
+          if (++got === n) {
+            sock.close();
+            resolve();
+          }
+        },
+        join(dir, 'bench'),
+      );
+      const req = Buffer.alloc(13);
+      req.write('FLOOD', 0, 'latin1');
+      req.writeUInt32LE(n, 5);
+      req.writeUInt32LE(size, 9);
+      sock.sendto(req, peer.path);
+    });
+    return { n, perSecond: (n - 1) / (Number(last - first) / 1e9) };
+  } finally {
+    peer.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /**
  * Measure `n` sequential round trips of a `size`-byte datagram between this process and an echo
  * child process, over unix datagram sockets in a private temporary directory.
@@ -49,20 +120,9 @@ export async function rawPingPong(opts: PingPongOptions = {}): Promise<PingPongR
   const warmup = opts.warmup ?? 1_000;
   const size = opts.size ?? 40;
   const dir = mkdtempSync(join(tmpdir(), 'portus-bench-raw-'));
-  const echoPath = join(dir, 'echo');
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', fileURLToPath(new URL('./raw-echo.ts', import.meta.url)), echoPath],
-    {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    },
-  );
+  const peer = await startPeer(dir);
+  const echoPath = peer.path;
   try {
-    await new Promise<void>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('exit', (code) => reject(new Error(`echo process exited early (${code})`)));
-      child.stdout!.once('data', () => resolve());
-    });
     const rtts = new Float64Array(n);
     const msg = Buffer.alloc(size, 0x5a);
     const total = warmup + n;
@@ -99,9 +159,7 @@ export async function rawPingPong(opts: PingPongOptions = {}): Promise<PingPongR
       minUs: sorted[0]!,
     };
   } finally {
-    child.removeAllListeners('exit');
-    child.stdin!.end();
-    child.kill('SIGTERM');
+    peer.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -111,5 +169,9 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   const r = await rawPingPong({ n });
   console.log(
     `raw unix-dgram ping-pong (${r.n} round trips, 40 B): p50 ${r.p50Us.toFixed(1)} µs, p99 ${r.p99Us.toFixed(1)} µs, mean ${r.meanUs.toFixed(1)} µs, min ${r.minUs.toFixed(1)} µs`,
+  );
+  const f = await rawFlood();
+  console.log(
+    `raw unix-dgram flood (${f.n} datagrams, 40 B, one way): ${Math.round(f.perSecond)} datagrams/s`,
   );
 }
