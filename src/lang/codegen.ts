@@ -13,7 +13,14 @@ import type { Expr, OpForm, ProgramAst } from './ast.ts';
 import { DEF_SENTINEL, Limits } from './limits.ts';
 import { U64_MAX } from './parser.ts';
 import type { Reg, ScopeTable } from './scope.ts';
-import { CONTINUE_REG, FLAG_REG, RegClass, REPORT_REG, VType } from './scope.ts';
+import {
+  CONTINUE_REG as CONTINUE,
+  FLAG_REG as FLAG,
+  makeReg,
+  RegClass,
+  REPORT_REG as REPORT,
+  VType,
+} from './scope.ts';
 import { located, raise } from './source.ts';
 
 /** The compiled instruction list and event table. */
@@ -22,45 +29,88 @@ export interface Code {
   events: EventRecord[];
 }
 
-function immediate(index: number, vtype: number): Reg {
-  return { cls: RegClass.IMMEDIATE, wire: 1, index, vtype, name: '', volatile: false };
-}
+// Imported constants copied into module-local bindings: under tsx every access to another
+// module's export goes through a getter, which would dominate the hot loop.
+const CONTINUE_REG = CONTINUE;
+const FLAG_REG = FLAG;
+const REPORT_REG = REPORT;
+const C_CONTROL = RegClass.CONTROL;
+const C_IMMEDIATE = RegClass.IMMEDIATE;
+const C_IMPLICIT = RegClass.IMPLICIT;
+const C_LOCAL = RegClass.LOCAL;
+const C_NONE = RegClass.NONE;
+const C_PRIMITIVE = RegClass.PRIMITIVE;
+const C_REPORT = RegClass.REPORT;
+const C_TMP = RegClass.TMP;
+const V_BOOL = VType.BOOL;
+const V_NONE = VType.NONE;
+const V_NUM = VType.NUM;
+const V_UNBOUND = VType.UNBOUND;
+const L_EVENTS = Limits.EVENTS;
+const L_IMMEDIATE_MAX = Limits.IMMEDIATE_MAX;
+const L_INSTRUCTIONS = Limits.INSTRUCTIONS;
+const L_LOCALS = Limits.LOCALS;
+const L_TEMPS = Limits.TEMPS;
+const OP_ADD = Op.ADD;
+const OP_BIND = Op.BIND;
+const OP_DEF = Op.DEF;
+const OP_DIV = Op.DIV;
+const OP_EQUIV = Op.EQUIV;
+const OP_EWMA = Op.EWMA;
+const OP_GT = Op.GT;
+const OP_IF = Op.IF;
+const OP_LT = Op.LT;
+const OP_MAX = Op.MAX;
+const OP_MAXWRAP = Op.MAXWRAP;
+const OP_MIN = Op.MIN;
+const OP_MUL = Op.MUL;
+const OP_NOTIF = Op.NOTIF;
+const OP_SUB = Op.SUB;
 
-const IMM_TRUE: Reg = Object.freeze(immediate(1, VType.BOOL));
-const IMM_FALSE: Reg = Object.freeze(immediate(0, VType.BOOL));
-const IMM_ONE_BOOL = IMM_TRUE;
-const NONE_REG: Reg = Object.freeze({
-  cls: RegClass.NONE,
-  wire: -1,
-  index: 0,
-  vtype: VType.NONE,
-  name: '',
-  volatile: false,
-});
+// Registers and operands that are the same in every program are made once (and frozen).
+function constReg(cls: number, wire: number, index: number, vtype: number): Reg {
+  const r = makeReg(cls, wire, index, vtype, '', false);
+  Object.freeze(r.op);
+  return Object.freeze(r);
+}
+const IMM_TRUE: Reg = constReg(C_IMMEDIATE, 1, 1, V_BOOL);
+const IMM_FALSE: Reg = constReg(C_IMMEDIATE, 1, 0, V_BOOL);
+const NONE_REG: Reg = constReg(C_NONE, -1, 0, V_NONE);
 /** Placeholder result of an if/!if/ewma until its bind retargets it (never left in output). */
-const NONE_OPERAND: Operand = Object.freeze({ type: -1, index: 0 });
+const NONE_OPERAND: Operand = NONE_REG.op;
 /** Marks a numeric immediate portus refuses to serialize (2^31 ≤ v < 2^64−1). */
 const TOO_BIG = -1;
+const SMALL_IMMEDIATES: Reg[] = [];
+for (let v = 0; v < 1024; v++) SMALL_IMMEDIATES.push(constReg(C_IMMEDIATE, 1, v, V_NUM));
+const TEMPS_NUM: Reg[] = [];
+const TEMPS_BOOL: Reg[] = [];
+for (let i = 0; i < L_TEMPS; i++) {
+  TEMPS_NUM.push(constReg(C_TMP, 7, i, V_NUM));
+  TEMPS_BOOL.push(constReg(C_TMP, 7, i, V_BOOL));
+}
+const FLAG_OPERAND = FLAG_REG.op;
+const MAX_SMALL = 1023n;
+const IMM_LIMIT = BigInt(L_IMMEDIATE_MAX);
+
+/** The immediate register of a number (spec §8.6: u32 field, or TOO_BIG). */
+function numberImmediate(v: bigint): Reg {
+  if (v <= MAX_SMALL) return SMALL_IMMEDIATES[Number(v)]!;
+  const index = v <= IMM_LIMIT ? Number(v) : v === U64_MAX ? 0xffff_ffff : TOO_BIG;
+  return makeReg(C_IMMEDIATE, 1, index, V_NUM, '', false);
+}
 
 const ARITH: Partial<Record<OpForm['op'], number>> = {
-  '+': Op.ADD,
-  '-': Op.SUB,
-  '*': Op.MUL,
-  '/': Op.DIV,
-  max: Op.MAX,
-  min: Op.MIN,
-  wrapped_max: Op.MAXWRAP,
+  '+': OP_ADD,
+  '-': OP_SUB,
+  '*': OP_MUL,
+  '/': OP_DIV,
+  max: OP_MAX,
+  min: OP_MIN,
+  wrapped_max: OP_MAXWRAP,
 };
-const COMPARE: Partial<Record<OpForm['op'], number>> = { '==': Op.EQUIV, '>': Op.GT, '<': Op.LT };
-const LOGIC: Partial<Record<OpForm['op'], number>> = { '&&': Op.MUL, '||': Op.ADD };
-const STATEFUL: Partial<Record<OpForm['op'], number>> = { if: Op.IF, '!if': Op.NOTIF, ewma: Op.EWMA };
-
-/** u32 field of a numeric immediate, or TOO_BIG (spec §8.6). */
-function immIndex(v: bigint): number {
-  if (v <= BigInt(Limits.IMMEDIATE_MAX)) return Number(v);
-  if (v === U64_MAX) return 0xffff_ffff;
-  return TOO_BIG;
-}
+const COMPARE: Partial<Record<OpForm['op'], number>> = { '==': OP_EQUIV, '>': OP_GT, '<': OP_LT };
+const LOGIC: Partial<Record<OpForm['op'], number>> = { '&&': OP_MUL, '||': OP_ADD };
+const STATEFUL: Partial<Record<OpForm['op'], number>> = { if: OP_IF, '!if': OP_NOTIF, ewma: OP_EWMA };
 
 class Codegen {
   readonly src: string;
@@ -79,21 +129,21 @@ class Codegen {
 
   /** Serialize one register as an operand, with portus' serializer checks. */
   operand(r: Reg, node: Expr | null): Operand {
-    if (r.cls === RegClass.LOCAL && r.index >= Limits.LOCALS) {
+    if (r.cls === C_LOCAL && r.index >= L_LOCALS) {
       raise(
         this.src,
         node?.start ?? 0,
-        `too many local variables: \`${r.name}\` would be local ${r.index + 1}, the limit is ${Limits.LOCALS}`,
+        `too many local variables: \`${r.name}\` would be local ${r.index + 1}, the limit is ${L_LOCALS}`,
       );
     }
-    if (r.index === TOO_BIG && r.cls === RegClass.IMMEDIATE) {
+    if (r.index === TOO_BIG && r.cls === C_IMMEDIATE) {
       raise(
         this.src,
         node?.start ?? 0,
         `number too large for an instruction: immediates must be below 2^31 (2147483648) or +infinity`,
       );
     }
-    return { type: r.wire, index: r.index };
+    return r.op;
   }
 
   emit(
@@ -107,7 +157,7 @@ class Codegen {
   ): void {
     this.instrs.push({
       op,
-      result: res.cls === RegClass.NONE ? NONE_OPERAND : this.operand(res, resNode),
+      result: res.cls === C_NONE ? NONE_OPERAND : this.operand(res, resNode),
       left: this.operand(l, lNode),
       right: this.operand(r, rNode),
     });
@@ -115,14 +165,14 @@ class Codegen {
 
   tmp(vtype: number, at: OpForm): Reg {
     const index = this.temps++;
-    if (index >= Limits.TEMPS) {
+    if (index >= L_TEMPS) {
       raise(
         this.src,
         at.start,
-        `too many temporaries in one ${this.inCond ? 'condition' : 'statement'}: libccp has ${Limits.TEMPS} temp registers; bind part of the computation to a variable first`,
+        `too many temporaries in one ${this.inCond ? 'condition' : 'statement'}: libccp has ${L_TEMPS} temp registers; bind part of the computation to a variable first`,
       );
     }
-    return { cls: RegClass.TMP, wire: 7, index, vtype, name: '', volatile: false };
+    return vtype === V_BOOL ? TEMPS_BOOL[index]! : TEMPS_NUM[index]!;
   }
 
   describe(node: Expr): string {
@@ -134,19 +184,19 @@ class Codegen {
   /** Check an operand of an arithmetic/comparison (Num) or `&&`/`||` (Bool) form. */
   expect(want: number, r: Reg, node: Expr, form: OpForm): void {
     if (r.vtype === want) return;
-    const wanted = want === VType.NUM ? 'a number' : 'a boolean';
+    const wanted = want === V_NUM ? 'a number' : 'a boolean';
     const what = this.describe(node);
     let got: string;
-    if (r.vtype === VType.NONE) {
+    if (r.vtype === V_NONE) {
       raise(
         this.src,
         node.start,
         `\`${form.spelling}\` needs ${wanted}, but ${what} has no value: \`if\`/\`!if\`/\`ewma\` may only be the direct value of \`:=\` to a Report or control variable`,
       );
-    } else if (r.vtype === VType.UNBOUND) {
+    } else if (r.vtype === V_UNBOUND) {
       got = `${what} has no value yet (an unknown name is a new local variable; is it misspelt?)`;
     } else {
-      got = `${what} is ${r.vtype === VType.NUM ? 'a number' : 'a boolean'}`;
+      got = `${what} is ${r.vtype === V_NUM ? 'a number' : 'a boolean'}`;
     }
     raise(this.src, node.start, `\`${form.spelling}\` needs ${wanted}, but ${got}`);
   }
@@ -154,7 +204,7 @@ class Codegen {
   expr(e: Expr): Reg {
     switch (e.kind) {
       case 'number':
-        return immediate(immIndex(e.value), VType.NUM);
+        return numberImmediate(e.value);
       case 'bool':
         return e.value ? IMM_TRUE : IMM_FALSE;
       case 'name':
@@ -174,7 +224,7 @@ class Codegen {
             ),
           );
         }
-        this.emit(Op.BIND, reg, null, reg, null, IMM_ONE_BOOL, null);
+        this.emit(OP_BIND, reg, null, reg, null, IMM_TRUE, null);
         return reg;
       }
       case 'op':
@@ -188,32 +238,32 @@ class Codegen {
     const op = e.op;
     let code = ARITH[op];
     if (code !== undefined) {
-      this.expect(VType.NUM, l, e.left, e);
-      this.expect(VType.NUM, r, e.right, e);
-      const t = this.tmp(VType.NUM, e);
+      this.expect(V_NUM, l, e.left, e);
+      this.expect(V_NUM, r, e.right, e);
+      const t = this.tmp(V_NUM, e);
       this.emit(code, t, null, l, e.left, r, e.right);
       return t;
     }
     code = COMPARE[op];
     if (code !== undefined) {
-      this.expect(VType.NUM, l, e.left, e);
-      this.expect(VType.NUM, r, e.right, e);
-      const t = this.tmp(VType.BOOL, e);
+      this.expect(V_NUM, l, e.left, e);
+      this.expect(V_NUM, r, e.right, e);
+      const t = this.tmp(V_BOOL, e);
       this.emit(code, t, null, l, e.left, r, e.right);
       return t;
     }
     code = LOGIC[op];
     if (code !== undefined) {
-      this.expect(VType.BOOL, l, e.left, e);
-      this.expect(VType.BOOL, r, e.right, e);
-      const t = this.tmp(VType.BOOL, e);
+      this.expect(V_BOOL, l, e.left, e);
+      this.expect(V_BOOL, r, e.right, e);
+      const t = this.tmp(V_BOOL, e);
       this.emit(code, t, null, l, e.left, r, e.right);
       return t;
     }
     code = STATEFUL[op];
     if (code !== undefined) {
-      if (l.cls === RegClass.NONE || r.cls === RegClass.NONE) {
-        const inner = l.cls === RegClass.NONE ? e.left : e.right;
+      if (l.cls === C_NONE || r.cls === C_NONE) {
+        const inner = l.cls === C_NONE ? e.left : e.right;
         raise(
           this.src,
           inner.start,
@@ -228,17 +278,17 @@ class Codegen {
 
   bind(e: OpForm, x: Reg, v: Reg): Reg {
     const target = e.left;
-    if (x.cls === RegClass.LOCAL && x.vtype === VType.UNBOUND) x.vtype = v.vtype;
-    if (v.cls === RegClass.NONE) {
-      if (x.cls === RegClass.REPORT || x.cls === RegClass.CONTROL) {
-        this.instrs[this.instrs.length - 1]!.result = { type: x.wire, index: x.index };
+    if (x.cls === C_LOCAL && x.vtype === V_UNBOUND) x.vtype = v.vtype;
+    if (v.cls === C_NONE) {
+      if (x.cls === C_REPORT || x.cls === C_CONTROL) {
+        this.instrs[this.instrs.length - 1]!.result = x.op;
         return x;
       }
       const value = e.right.kind === 'op' ? e.right.spelling : 'if';
       let why: string;
-      if (x.cls === RegClass.TMP) why = 'a temporary';
-      else if (x.cls === RegClass.LOCAL) why = `the local variable \`${x.name}\` (declare it in \`def\`)`;
-      else if (x.cls === RegClass.IMPLICIT) why = `\`${x.name}\` (bind it to a variable, then assign that)`;
+      if (x.cls === C_TMP) why = 'a temporary';
+      else if (x.cls === C_LOCAL) why = `the local variable \`${x.name}\` (declare it in \`def\`)`;
+      else if (x.cls === C_IMPLICIT) why = `\`${x.name}\` (bind it to a variable, then assign that)`;
       else why = this.describe(target);
       raise(
         this.src,
@@ -247,18 +297,18 @@ class Codegen {
       );
     }
     switch (x.cls) {
-      case RegClass.REPORT:
-      case RegClass.CONTROL:
-      case RegClass.LOCAL:
-      case RegClass.TMP:
-      case RegClass.IMPLICIT:
-        this.emit(Op.BIND, x, target, x, target, v, e.right);
+      case C_REPORT:
+      case C_CONTROL:
+      case C_LOCAL:
+      case C_TMP:
+      case C_IMPLICIT:
+        this.emit(OP_BIND, x, target, x, target, v, e.right);
         return x;
     }
-    if (x.cls === RegClass.PRIMITIVE) {
+    if (x.cls === C_PRIMITIVE) {
       raise(this.src, target.start, `cannot assign to \`${x.name}\`: primitives are read-only`);
     }
-    if (x.cls === RegClass.IMMEDIATE) {
+    if (x.cls === C_IMMEDIATE) {
       raise(this.src, target.start, `cannot assign to the literal ${this.describe(target)}`);
     }
     raise(this.src, target.start, `cannot assign to ${this.describe(target)}: it has no value to hold`);
@@ -269,23 +319,23 @@ class Codegen {
     this.inCond = true;
     const r = this.expr(cond);
     this.inCond = false;
-    if (r.cls === RegClass.TMP && r.vtype === VType.BOOL) {
-      this.instrs[this.instrs.length - 1]!.result = { type: FLAG_REG.wire, index: FLAG_REG.index };
+    if (r.cls === C_TMP && r.vtype === V_BOOL) {
+      this.instrs[this.instrs.length - 1]!.result = FLAG_OPERAND;
       return;
     }
-    if (r.cls === RegClass.IMMEDIATE && r.vtype === VType.BOOL) {
-      this.emit(Op.BIND, FLAG_REG, null, FLAG_REG, null, r, cond);
+    if (r.cls === C_IMMEDIATE && r.vtype === V_BOOL) {
+      this.emit(OP_BIND, FLAG_REG, null, FLAG_REG, null, r, cond);
       return;
     }
     const what = this.describe(cond);
-    if (r.cls === RegClass.NONE) {
+    if (r.cls === C_NONE) {
       raise(this.src, cond.start, `${what} has no value and cannot be a condition`);
     }
     const hint =
-      r.vtype === VType.BOOL
+      r.vtype === V_BOOL
         ? `; for a boolean variable write \`(&& ${cond.kind === 'name' ? cond.name : 'x'} true)\``
         : '';
-    if (r.cls === RegClass.REPORT) {
+    if (r.cls === C_REPORT) {
       raise(
         this.src,
         cond.start,
@@ -300,11 +350,11 @@ class Codegen {
   }
 
   checkLength(at: number): void {
-    if (this.instrs.length > Limits.INSTRUCTIONS) {
+    if (this.instrs.length > L_INSTRUCTIONS) {
       raise(
         this.src,
         at,
-        `program too long: more than ${Limits.INSTRUCTIONS} instructions (libccp cannot run more)`,
+        `program too long: more than ${L_INSTRUCTIONS} instructions (libccp cannot run more)`,
       );
     }
   }
@@ -316,7 +366,7 @@ class Codegen {
       let value: Reg;
       if (init.kind === 'bool') value = init.value ? IMM_TRUE : IMM_FALSE;
       else {
-        value = immediate(immIndex(init.value), VType.NUM);
+        value = numberImmediate(init.value);
         if (value.index === DEF_SENTINEL) {
           this.warnings.push(
             located(
@@ -327,12 +377,12 @@ class Codegen {
           );
         }
       }
-      this.emit(Op.DEF, reg, null, reg, null, value, init);
+      this.emit(OP_DEF, reg, null, reg, null, value, init);
     }
     const events: EventRecord[] = [];
     for (const clause of ast.clauses) {
-      if (events.length >= Limits.EVENTS) {
-        raise(this.src, clause.start, `too many \`when\` clauses: at most ${Limits.EVENTS}`);
+      if (events.length >= L_EVENTS) {
+        raise(this.src, clause.start, `too many \`when\` clauses: at most ${L_EVENTS}`);
       }
       const condStart = instrs.length;
       this.condition(clause.cond);
@@ -341,7 +391,7 @@ class Codegen {
       for (const stmt of clause.body) {
         this.temps = 0;
         const r = this.expr(stmt);
-        if (r.cls === RegClass.NONE) {
+        if (r.cls === C_NONE) {
           raise(
             this.src,
             stmt.start,

@@ -90,6 +90,9 @@ for (let c = 97; c <= 122; c++) CLASS[c] = 2;
 CLASS[46] = 2;
 CLASS[95] = 2;
 
+const SMALL_BIGINTS: bigint[] = [];
+for (let v = 0; v < 1024; v++) SMALL_BIGINTS.push(BigInt(v));
+
 function isNameChar(c: number): boolean {
   return c < 128 && CLASS[c] === 2;
 }
@@ -182,7 +185,7 @@ class Parser {
         p++;
       }
       let value: bigint;
-      if (p - start <= 15) value = BigInt(v);
+      if (p - start <= 15) value = v < SMALL_BIGINTS.length ? SMALL_BIGINTS[v]! : BigInt(v);
       else value = BigInt(src.slice(start, p));
       if (value <= U64_MAX) {
         this.pos = p;

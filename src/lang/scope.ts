@@ -8,6 +8,7 @@
  * @module
  */
 import { ErrorCodes, PortusError } from '../errors.ts';
+import type { Operand } from '../wire/index.ts';
 import type { Declaration, ProgramAst } from './ast.ts';
 import { Limits } from './limits.ts';
 import { raise } from './source.ts';
@@ -40,10 +41,26 @@ export interface Reg {
   /** The name it is known by ('' for temps and immediates). */
   name: string;
   volatile: boolean;
+  /** The register as an instruction operand (shared by every instruction that uses it, frozen). */
+  op: Operand;
+}
+
+/** Make a register (its operand is created once and shared by the instructions that use it). */
+export function makeReg(
+  cls: number,
+  wire: number,
+  index: number,
+  vtype: number,
+  name: string,
+  volatile: boolean,
+): Reg {
+  return { cls, wire, index, vtype, name, volatile, op: { type: wire, index } };
 }
 
 function builtin(cls: number, wire: number, index: number, vtype: number, name: string): Reg {
-  return Object.freeze({ cls, wire, index, vtype, name, volatile: false });
+  const r = makeReg(cls, wire, index, vtype, name, false);
+  Object.freeze(r.op);
+  return Object.freeze(r);
 }
 
 /** Primitive (read-only, per-ACK) registers, type 4, in index order (spec §7). */
@@ -129,14 +146,7 @@ export class ScopeTable {
             `too many Report variables: at most ${Limits.REPORT_VARS} (register index ≤ 15)`,
           );
         }
-        reg = {
-          cls: RegClass.REPORT,
-          wire: d.volatile ? 5 : 6,
-          index: this.reports.length,
-          vtype,
-          name: d.name,
-          volatile: d.volatile,
-        };
+        reg = makeReg(RegClass.REPORT, d.volatile ? 5 : 6, this.reports.length, vtype, d.name, d.volatile);
         this.reports.push({ decl: d, reg });
       } else {
         if (this.controls.length >= Limits.CONTROL_VARS) {
@@ -146,14 +156,7 @@ export class ScopeTable {
             `too many control variables: at most ${Limits.CONTROL_VARS} (register index ≤ 15)`,
           );
         }
-        reg = {
-          cls: RegClass.CONTROL,
-          wire: d.volatile ? 8 : 0,
-          index: this.controls.length,
-          vtype,
-          name: d.name,
-          volatile: d.volatile,
-        };
+        reg = makeReg(RegClass.CONTROL, d.volatile ? 8 : 0, this.controls.length, vtype, d.name, d.volatile);
         this.controls.push({ decl: d, reg });
       }
       this.vars.set(d.name, reg);
@@ -164,14 +167,7 @@ export class ScopeTable {
   resolve(name: string): Reg {
     const r = this.vars.get(name) ?? BUILTINS.get(name);
     if (r !== undefined) return r;
-    const local: Reg = {
-      cls: RegClass.LOCAL,
-      wire: 3,
-      index: this.locals.length,
-      vtype: VType.UNBOUND,
-      name,
-      volatile: false,
-    };
+    const local = makeReg(RegClass.LOCAL, 3, this.locals.length, VType.UNBOUND, name, false);
     this.locals.push(local);
     this.vars.set(name, local);
     return local;
@@ -222,57 +218,84 @@ export interface Scope {
 }
 
 const TYPE_NAMES = ['num', 'bool', 'unbound', 'none'] as const;
+const CWND_UPDATE: UpdateTarget = Object.freeze({ regType: 2, regIndex: 4 });
+const RATE_UPDATE: UpdateTarget = Object.freeze({ regType: 2, regIndex: 5 });
 
-/** Build the public, immutable Scope of a compiled program. */
-export function publicScope(uid: number, table: ScopeTable): Scope {
-  const reportFields = Object.freeze(table.reports.map((v) => v.reg.name));
-  const reportIdx = new Map<string, number>();
-  reportFields.forEach((n, i) => reportIdx.set(n.slice('Report.'.length), i));
-  reportFields.forEach((n, i) => reportIdx.set(n, i));
-  const updates = new Map<string, UpdateTarget>();
-  for (const { reg } of table.controls) {
-    updates.set(reg.name, Object.freeze({ regType: reg.wire, regIndex: reg.index }));
+/**
+ * The public Scope of a compiled program. Lookups go straight to the compiler's symbol table;
+ * the field list, variable list and update records are built on first use.
+ */
+class ProgramScope implements Scope {
+  readonly uid: number;
+  readonly #table: ScopeTable;
+  #reportFields: readonly string[] | undefined;
+  #variables: readonly ScopeVariable[] | undefined;
+  #updates: Map<string, UpdateTarget> | undefined;
+
+  constructor(uid: number, table: ScopeTable) {
+    this.uid = uid;
+    this.#table = table;
   }
-  updates.set('Cwnd', Object.freeze({ regType: 2, regIndex: 4 }));
-  updates.set('Rate', Object.freeze({ regType: 2, regIndex: 5 }));
-  const variables: ScopeVariable[] = [];
-  const describe = (kind: ScopeVariable['kind'], r: Reg): ScopeVariable =>
-    Object.freeze({
-      name: r.name,
-      kind,
-      regType: r.wire,
-      regIndex: r.index,
-      volatile: r.volatile,
-      type: TYPE_NAMES[r.vtype]!,
-    });
-  for (const { reg } of table.reports) variables.push(describe('report', reg));
-  for (const { reg } of table.controls) variables.push(describe('control', reg));
-  for (const reg of table.locals) variables.push(describe('local', reg));
-  Object.freeze(variables);
-  const localNames = new Set(table.locals.map((r) => r.name));
 
-  return Object.freeze({
-    uid,
-    reportFields,
-    variables,
-    reportIndex(name: string): number {
-      return reportIdx.get(name) ?? -1;
-    },
-    resolveUpdate(name: string): UpdateTarget {
-      const t = updates.get(name);
-      if (t !== undefined) return t;
-      if (name.startsWith('__')) {
-        throw new PortusError(ErrorCodes.UPDATE_FIELD, `reserved field \`${name}\``);
-      }
-      let why: string | undefined;
-      if (reportIdx.has(name) && name.startsWith('Report.')) why = 'it is a Report variable';
-      else if (localNames.has(name)) why = 'it is a local variable of the program';
-      else if (name === 'Micros') why = '`Micros` is the program timer';
-      else if (BUILTINS.has(name)) why = 'it is a read-only primitive';
-      if (why !== undefined) {
-        throw new PortusError(ErrorCodes.UPDATE_FIELD, `cannot update field \`${name}\`: ${why}`);
-      }
-      throw new PortusError(ErrorCodes.UPDATE_FIELD, `unknown field \`${name}\` (program uid ${uid})`);
-    },
-  });
+  get reportFields(): readonly string[] {
+    return (this.#reportFields ??= Object.freeze(this.#table.reports.map((v) => v.reg.name)));
+  }
+
+  get variables(): readonly ScopeVariable[] {
+    if (this.#variables === undefined) {
+      const list: ScopeVariable[] = [];
+      const describe = (kind: ScopeVariable['kind'], r: Reg): ScopeVariable =>
+        Object.freeze({
+          name: r.name,
+          kind,
+          regType: r.wire,
+          regIndex: r.index,
+          volatile: r.volatile,
+          type: TYPE_NAMES[r.vtype]!,
+        });
+      for (const { reg } of this.#table.reports) list.push(describe('report', reg));
+      for (const { reg } of this.#table.controls) list.push(describe('control', reg));
+      for (const reg of this.#table.locals) list.push(describe('local', reg));
+      this.#variables = Object.freeze(list);
+    }
+    return this.#variables;
+  }
+
+  reportIndex(name: string): number {
+    const vars = this.#table.vars;
+    const r = vars.get(name);
+    if (r !== undefined && r.cls === RegClass.REPORT) return r.index;
+    if (r !== undefined && name.startsWith('Report.')) return -1;
+    const full = vars.get('Report.' + name);
+    return full !== undefined && full.cls === RegClass.REPORT ? full.index : -1;
+  }
+
+  resolveUpdate(name: string): UpdateTarget {
+    const r = this.#table.vars.get(name);
+    if (r !== undefined && r.cls === RegClass.CONTROL) {
+      const updates = (this.#updates ??= new Map());
+      let t = updates.get(name);
+      if (t === undefined) updates.set(name, (t = Object.freeze({ regType: r.wire, regIndex: r.index })));
+      return t;
+    }
+    if (name === 'Cwnd') return CWND_UPDATE;
+    if (name === 'Rate') return RATE_UPDATE;
+    if (name.startsWith('__')) {
+      throw new PortusError(ErrorCodes.UPDATE_FIELD, `reserved field \`${name}\``);
+    }
+    let why: string | undefined;
+    if (r !== undefined) {
+      why = r.cls === RegClass.REPORT ? 'it is a Report variable' : 'it is a local variable of the program';
+    } else if (name === 'Micros') why = '`Micros` is the program timer';
+    else if (BUILTINS.has(name)) why = 'it is a read-only primitive';
+    if (why !== undefined) {
+      throw new PortusError(ErrorCodes.UPDATE_FIELD, `cannot update field \`${name}\`: ${why}`);
+    }
+    throw new PortusError(ErrorCodes.UPDATE_FIELD, `unknown field \`${name}\` (program uid ${this.uid})`);
+  }
+}
+
+/** Build the public Scope of a compiled program. */
+export function publicScope(uid: number, table: ScopeTable): Scope {
+  return new ProgramScope(uid, table);
 }
