@@ -333,7 +333,7 @@ export interface TimeSeries {
   cwnd: Float64Array[];
   /** Per flow: pacing rate in bit/s (0 = not paced). */
   rate: Float64Array[];
-  /** Per flow: goodput over the interval in bit/s. */
+  /** Per flow: goodput over the interval in bit/s (NaN before the flow starts and after it is done). */
   throughput: Float64Array[];
   /** Per flow: mean RTT sample in the interval, ms (NaN if none). */
   rtt: Float64Array[];
@@ -1042,7 +1042,8 @@ export class Network {
       const f = this.flows[i]!;
       s.cwnd[i]![idx] = f.active ? f.cwndBytes : NaN;
       s.rate[i]![idx] = f.active ? f.rateBytesPerSec * 8 : NaN;
-      s.throughput[i]![idx] = (f.ivGoodput * 8) / dt;
+      // no value before the flow starts, nor after it stopped once its last packets are in
+      s.throughput[i]![idx] = !f.started || (f.stopped && f.ivGoodput === 0) ? NaN : (f.ivGoodput * 8) / dt;
       s.rtt[i]![idx] = f.ivRttN > 0 ? f.ivRttSum / f.ivRttN / 1000 : NaN;
       f.ivGoodput = 0;
       f.ivRttSum = 0;
