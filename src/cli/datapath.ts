@@ -233,7 +233,9 @@ export async function runDatapath(
     },
   });
 
+  let finished = false;
   transport.onMessage((buf) => {
+    if (finished) return;
     advance(wallUs());
     stats.messagesReceived++;
     const type = buf.length >= 2 ? buf.readUInt16LE(0) : -1;
@@ -323,6 +325,9 @@ export async function runDatapath(
       dp.freeConnection(sid);
       emit('flow_close', { sid });
     }
+    // let the close messages leave and late agent messages arrive, then summarize
+    await sleep(20);
+    finished = true;
     emit('summary', {
       flows: flows.size,
       acks: stats.acks,
@@ -339,8 +344,7 @@ export async function runDatapath(
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
-    // let the close messages leave before the socket goes away
-    await sleep(20);
+    finished = true;
     await transport.close();
   }
 
