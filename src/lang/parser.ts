@@ -107,10 +107,18 @@ export interface ParseNote {
   text: string;
 }
 
+/**
+ * Deepest nesting of forms accepted. Each nested form emits at least one instruction for every
+ * two levels, so anything deeper exceeds the 255-instruction limit anyway; the bound keeps the
+ * recursive parser and code generator far from the JavaScript stack limit.
+ */
+export const MAX_NESTING = 512;
+
 class Parser {
   readonly src: string;
   readonly len: number;
   pos = 0;
+  depth = 0;
   readonly notes: ParseNote[] = [];
 
   constructor(src: string) {
@@ -414,6 +422,12 @@ class Parser {
   form(): Expr {
     const src = this.src;
     const open = this.pos;
+    if (++this.depth > MAX_NESTING) {
+      this.fail(
+        open,
+        `forms nested more than ${MAX_NESTING} deep (such a program would exceed 255 instructions)`,
+      );
+    }
     this.pos++;
     this.ws();
     const opStart = this.pos;
@@ -430,7 +444,10 @@ class Parser {
         }
       }
     }
-    if (op === undefined || spelling === undefined) return this.command(open, opStart);
+    if (op === undefined || spelling === undefined) {
+      this.depth--;
+      return this.command(open, opStart);
+    }
     this.pos = opStart + spelling.length;
     if ((op === '>' || op === '<') && this.peek() === 61 /* = */) {
       this.fail(
@@ -451,6 +468,7 @@ class Parser {
       this.fail(this.pos, `\`${spelling}\` takes exactly 2 operands; found more before \`)\``);
     }
     this.pos++;
+    this.depth--;
     return { kind: 'op', op, spelling, opStart, left, right, start: open, end: this.pos };
   }
 

@@ -333,3 +333,15 @@ test('fuzz: mutations of valid programs (delete, insert, replace, swap) never th
     { seed: 3, numRuns: 3000 },
   );
 });
+
+test('fuzz: absurdly deep nesting is a CompileError, not a stack overflow', () => {
+  for (const open of ['(+ 1 ', '(:= a ', '(if true ', '(']) {
+    const src = '(def (Report.x 0))(when true ' + open.repeat(100_000) + '1' + ')'.repeat(100_000) + ')';
+    assert.throws(() => compile(src), CompileError);
+  }
+  // 300 levels parse fine (and then exceed the temp limit, a normal compile error)
+  assert.throws(
+    () => compile('(def)(when true ' + '(+ 1 '.repeat(300) + '1' + ')'.repeat(300) + ')'),
+    /too many temporaries/,
+  );
+});
