@@ -102,9 +102,11 @@ export const BUILTINS: ReadonlyMap<string, Reg> = (() => {
   return m;
 })();
 
-/** The implicit registers the compiler writes itself. */
+/** Implicit register 0, the condition flag the compiler writes for every `when`. */
 export const FLAG_REG = BUILTINS.get('__eventFlag')!;
+/** Implicit register 1, set by `(fallthrough)`. */
 export const CONTINUE_REG = BUILTINS.get('__shouldContinue')!;
+/** Implicit register 2, set by `(report)`. */
 export const REPORT_REG = BUILTINS.get('__shouldReport')!;
 
 /** A declared variable with its register. */
