@@ -1,0 +1,69 @@
+// `portus run`: resolving built-in names and algorithm files (classic and portus style).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { loadAlgorithmFile, parseParams, resolveAlgorithm } from '../../src/cli/run.ts';
+import { ErrorCodes, PortusError } from '../../src/errors.ts';
+import { createTestbed } from '../../src/testing/index.ts';
+import { MsgType } from '../../src/wire/index.ts';
+
+const fx = (n: string) => fileURLToPath(new URL(`./fixtures/${n}`, import.meta.url));
+const isCode = (code: string) => (e: unknown) => e instanceof PortusError && e.code === code;
+
+test('parseParams: k=v pairs, values may contain =; anything else is a usage error', () => {
+  assert.deepEqual(parseParams(['a=1', 'b=x=y', 'c=']), { a: '1', b: 'x=y', c: '' });
+  assert.throws(() => parseParams(['novalue']), isCode(ErrorCodes.USAGE));
+  assert.throws(() => parseParams(['=1']), isCode(ErrorCodes.USAGE));
+});
+
+test('built-in names resolve with their parameters; unknown names list the built-ins', async () => {
+  assert.equal((await resolveAlgorithm('cubic', {})).name, 'cubic');
+  assert.equal((await resolveAlgorithm('const', { cwnd: '5' })).name, 'const');
+  await assert.rejects(
+    resolveAlgorithm('bbr', {}),
+    (e: unknown) => isCode(ErrorCodes.ALGORITHM)(e) && /aimd, const, reno, cubic/.test((e as Error).message),
+  );
+});
+
+test('a .ts file with a classic class as its only named export runs, with params as this.params', async () => {
+  const alg = await loadAlgorithmFile(fx('classic-named.ts'), { start: '3' });
+  assert.equal(alg.name, 'named-classic');
+  const tb = await createTestbed({ algorithm: alg, mss: 1000 });
+  const f = await tb.startFlow();
+  const cp = tb.messages.find((m) => m.msg.type === MsgType.CHANGE_PROG)!.msg as {
+    updates: { value: bigint }[];
+  };
+  assert.equal(cp.updates[0].value, 3000n);
+  await f.acks(3);
+  assert.equal(f.cwnd, 1000, 'Cwnd = acked of the last report');
+  await tb.close();
+});
+
+test('a default-exported class implementing Algorithm is constructed with the params', async () => {
+  const alg = await resolveAlgorithm(fx('class-impl.ts'), { cwnd: '12345' });
+  assert.equal(alg.name, 'fixed');
+  const tb = await createTestbed({ algorithm: alg });
+  const f = await tb.startFlow();
+  await f.ack();
+  assert.equal(f.cwnd, 12345);
+  await tb.close();
+});
+
+test('the examples load: classic default export and portus-style default object', async () => {
+  const root = fileURLToPath(new URL('../../examples/', import.meta.url));
+  assert.equal((await resolveAlgorithm(root + 'classic-aimd.ts', {})).name, 'classic-aimd');
+  assert.equal((await resolveAlgorithm(root + 'portus-vegas.ts', {})).name, 'vegas-lite');
+});
+
+test('files without an algorithm, with several, or that do not load are clear errors', async () => {
+  await assert.rejects(
+    loadAlgorithmFile(fx('none.ts'), {}),
+    (e: unknown) => isCode(ErrorCodes.ALGORITHM)(e) && /exports no algorithm/.test((e as Error).message),
+  );
+  await assert.rejects(
+    loadAlgorithmFile(fx('two.ts'), {}),
+    (e: unknown) =>
+      isCode(ErrorCodes.ALGORITHM)(e) && /several algorithms \(a, b\)/.test((e as Error).message),
+  );
+  await assert.rejects(loadAlgorithmFile(fx('missing.ts'), {}), isCode(ErrorCodes.ALGORITHM));
+});
