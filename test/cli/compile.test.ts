@@ -116,6 +116,17 @@ test('warnings go to stderr and do not fail', () => {
   );
 });
 
+test('portus compile - reads the program from standard input', () => {
+  const r = spawnSync(process.execPath, ['bin/portus.js', 'compile', '-', '--format', 'hex'], {
+    input: EXAMPLE_A,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const p = compile(EXAMPLE_A);
+  assert.equal(r.stdout, encodeInstall(1, p.events, p.instructions).toString('hex') + '\n');
+});
+
 function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

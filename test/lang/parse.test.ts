@@ -16,6 +16,10 @@ test('[C.26] `(def )` is rejected (portus quirk)', () => {
   assertError(`(def\n)${BODY}`, 1, 5, /`\(def \)` is rejected/);
 });
 
+test('[C.26] a comment does not make `(def )` acceptable', () => {
+  assertError(`(def # nothing\n)${BODY}`, 1, 5, /`\(def \)` is rejected/);
+});
+
 test('[C.26] `( def ...)` is rejected', () => {
   assertError(`( def (Report.x 0))${BODY}`, 1, 3, /without whitespace between `\(` and `def`/);
 });
