@@ -271,10 +271,10 @@ export function startAgent(opts: AgentOptions): Agent {
     pendFlow = null;
     pendCount = 0;
     if (f === null || n === 0) return;
-    out.writeUInt16LE(MsgType.UPDATE_FIELDS, 0);
-    out.writeUInt16LE(12 + 13 * n, 2);
-    out.writeUInt32LE(f.sid, 4);
-    out.writeUInt32LE(n, 8);
+    put16(out, 0, MsgType.UPDATE_FIELDS);
+    put16(out, 2, 12 + 13 * n);
+    put32(out, 4, f.sid);
+    put32(out, 8, n);
     if (f.gone) return; // flow dropped (READY/replace) inside its own callback: nothing to send
     send(f.dp, views[n]);
   };
@@ -286,11 +286,11 @@ export function startAgent(opts: AgentOptions): Agent {
     }
     const o = 12 + 13 * pendCount;
     out[o] = regType;
-    out.writeUInt32LE(regIndex, o + 1);
+    put32(out, o + 1, regIndex);
     if (typeof value === 'bigint') out.writeBigUInt64LE(value, o + 5);
     else {
-      out.writeUInt32LE(value % TWO32, o + 5);
-      out.writeUInt32LE(Math.floor(value / TWO32), o + 9);
+      put32(out, o + 5, value % TWO32);
+      put32(out, o + 9, Math.floor(value / TWO32));
     }
     pendCount++;
     if (pendCount === MAX_UPDATES) flush();
@@ -693,6 +693,18 @@ export function startAgent(opts: AgentOptions): Agent {
       return list;
     },
   };
+}
+
+// Plain byte stores (values are validated u16/u32 already): cheaper than Buffer's checked writers.
+function put16(b: Buffer, o: number, v: number): void {
+  b[o] = v & 0xff;
+  b[o + 1] = (v >>> 8) & 0xff;
+}
+function put32(b: Buffer, o: number, v: number): void {
+  b[o] = v & 0xff;
+  b[o + 1] = (v >>> 8) & 0xff;
+  b[o + 2] = (v >>> 16) & 0xff;
+  b[o + 3] = (v >>> 24) & 0xff;
 }
 
 function errText(e: unknown): string {
