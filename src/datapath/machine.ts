@@ -9,6 +9,7 @@
  * @module
  */
 import { Libccp } from './codes.ts';
+import { compileProgram, type Deopt } from './jit.ts';
 import {
   CONST,
   CONTROL,
@@ -51,6 +52,23 @@ const BIGGEST_MSG_SIZE = 32678;
 const MAX_MUTABLE_REG = 222;
 
 let deoptPc = 0;
+/** Resume point written by compiled programs on DEOPT. */
+const deoptAt: Deopt = { e: 0, p: 0, pc: 0 };
+
+/** A Micros write from compiled code. */
+function microsWrite(c: Conn, v: number, now: () => number): void {
+  c.tzNow = now();
+  c.tzV = v;
+  c.tzIsBig = false;
+  c.r[MICROS] = v;
+}
+
+/** MAXWRAP on exact doubles (both operands below 2^53). */
+function maxwrapDouble(a: number, b: number): number {
+  if (a === 0) return b;
+  if (b === 0) return a;
+  return maxwrap32(a % TWO32, b % TWO32);
+}
 
 /** Per-flow state: libccp's `ccp_connection` plus `ccp_priv_state`. */
 class Conn implements Connection {
@@ -340,6 +358,7 @@ export function createDatapath(cfg: DatapathConfig): Datapath {
   const dpId = cfg.id ?? 0;
   const nowFn = (): number => Math.floor(cfg.now());
   const log = cfg.log;
+  const compiled = (cfg.engine ?? 'compiled') === 'compiled';
 
   let initialized = false;
   let timeZero = 0;
@@ -507,27 +526,47 @@ export function createDatapath(cfg: DatapathConfig): Datapath {
       r[PRIM + 12] = rout;
       r[PRIM + 13] = rtt === 0 ? 4294967295 : rtt;
       r[PRIM + 14] = pr.wasTimeout ? 1 : 0;
-      for (; e < n; e++) {
-        const q = e * 4;
-        let res = runFast(r, code, ev[q]!, ev[q + 1]!, c, nowFn);
-        if (res !== 0) {
-          if (res !== DEOPT) return failed(c, res);
-          phase = 0;
-          pc = deoptPc;
-          break;
+      let fast = p.fast;
+      if (compiled && fast === undefined) {
+        fast = p.fast = compileProgram(
+          p,
+          deoptAt,
+          maxwrapDouble,
+          microsWrite as (c: never, v: number, now: () => number) => void,
+        );
+      }
+      if (compiled && fast) {
+        const res = fast(r, c, nowFn);
+        if (res === 0) e = n;
+        else if (res !== DEOPT) return failed(c, res);
+        else {
+          e = deoptAt.e;
+          phase = deoptAt.p;
+          pc = deoptAt.pc;
         }
-        if (r[FLAG] !== 0) {
-          res = runFast(r, code, ev[q + 2]!, ev[q + 3]!, c, nowFn);
+      } else {
+        for (; e < n; e++) {
+          const q = e * 4;
+          let res = runFast(r, code, ev[q]!, ev[q + 1]!, c, nowFn);
           if (res !== 0) {
             if (res !== DEOPT) return failed(c, res);
-            phase = 1;
+            phase = 0;
             pc = deoptPc;
             break;
           }
-        }
-        if (r[FLAG] !== 0 && r[FALL] === 0) {
-          e = n;
-          break;
+          if (r[FLAG] !== 0) {
+            res = runFast(r, code, ev[q + 2]!, ev[q + 3]!, c, nowFn);
+            if (res !== 0) {
+              if (res !== DEOPT) return failed(c, res);
+              phase = 1;
+              pc = deoptPc;
+              break;
+            }
+          }
+          if (r[FLAG] !== 0 && r[FALL] === 0) {
+            e = n;
+            break;
+          }
         }
       }
       if (e < n) enterBig(c);

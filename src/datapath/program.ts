@@ -70,6 +70,8 @@ export interface Program {
   initVals: Float64Array;
   /** libccp's `num_to_return`, stored by reset_state (0 for a fresh slot). */
   numToReturn: number;
+  /** Compiled fast path (undefined: not compiled yet; null: too large, interpreted). */
+  fast?: ((r: Float64Array, c: unknown, now: () => number) => number) | null;
 }
 
 /** Result of decoding an INSTALL body: a program (possibly partial) plus libccp's result code. */

@@ -30,6 +30,12 @@ export interface DatapathConfig {
   setRate(conn: Connection, bytesPerSec: number): void;
   /** Optional logger; libccp's messages plus the machine's own rejections of defective input. */
   log?(level: LogLevel, msg: string): void;
+  /**
+   * How programs run in the exact-double fast path: 'compiled' (default) turns each installed
+   * program into a specialised JavaScript function; 'interpreted' runs the pre-decoded bytecode.
+   * Both have identical results (tests run both); the interpreter is the reference.
+   */
+  engine?: 'compiled' | 'interpreted';
 }
 
 /** Per-flow information copied at connection start and sent in CREATE. */

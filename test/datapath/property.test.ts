@@ -392,142 +392,144 @@ const u64Arb = (g: ReturnType<typeof prng>): bigint =>
     1n << BigInt(32 + g.int(32)),
   ]);
 
-test('property: the machine agrees with an AST evaluator on random programs and primitives (seeded)', () => {
-  let compiled = 0;
-  let rejected = 0;
-  let invocations = 0;
-  let errors = 0;
-  let reportsSeen = 0;
-  fc.assert(
-    fc.property(fc.integer({ min: 0, max: 0x7fffffff }), (seed) => {
-      const gen = genProgram(seed);
-      let prog: ReturnType<typeof compile>;
-      try {
-        prog = compile(gen.source, { uid: 1 });
-      } catch (e) {
-        if (e instanceof CompileError) {
-          rejected++;
-          return; // e.g. more than 8 temps in one statement
-        }
-        throw e;
-      }
-      compiled++;
-      const ast = parse(gen.source);
-      const ref = new Reference(ast);
-      const g = prng(seed ^ 0x5bd1e995);
-      let now = 1000 + g.int(1000);
-      const got: Outcome = { code: 0, cwnd: [], rate: [], reports: [] };
-      const dp = createDatapath({
-        now: () => now,
-        send: (m) => {
-          if (m.readUInt16LE(0) === 1 && m.readUInt32LE(8) !== 0) {
-            const n = m.readUInt32LE(12);
-            got.reports.push(Array.from({ length: n }, (_, i) => m.readBigUInt64LE(16 + 8 * i)));
+for (const engine of ['compiled', 'interpreted'] as const)
+  test(`property (${engine} engine): the machine agrees with an AST evaluator on random programs and primitives (seeded)`, () => {
+    let compiled = 0;
+    let rejected = 0;
+    let invocations = 0;
+    let errors = 0;
+    let reportsSeen = 0;
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0x7fffffff }), (seed) => {
+        const gen = genProgram(seed);
+        let prog: ReturnType<typeof compile>;
+        try {
+          prog = compile(gen.source, { uid: 1 });
+        } catch (e) {
+          if (e instanceof CompileError) {
+            rejected++;
+            return; // e.g. more than 8 temps in one statement
           }
-          return 0;
-        },
-        setCwnd: (_c, v) => got.cwnd.push(v),
-        setRate: (_c, v) => got.rate.push(v),
-      });
-      dp.init();
-      ref.timeZero = now;
-      assert.equal(dp.receive(encodeInstall(1, prog.events, prog.instructions)), 0);
-      const conn = dp.startConnection({
-        initCwnd: 14480,
-        mss: 1448,
-        srcIp: 0,
-        srcPort: 0,
-        dstIp: 0,
-        dstPort: 0,
-        congAlg: '',
-      })!;
-      // initial control values carried by CHANGE_PROG
-      const init: Array<{ regType: number; regIndex: number; value: bigint }> = [];
-      ref.switched = true;
-      ref.staged = new Map();
-      for (const name of gen.controls) {
-        if (g.chance(0.4)) {
-          const v = u64Arb(g);
-          const t = prog.scope.resolveUpdate(name);
-          init.push({ regType: t.regType, regIndex: t.regIndex, value: v });
-          ref.staged.set(name, v);
+          throw e;
         }
-      }
-      assert.equal(dp.receive(encodeChangeProg(conn.sid, 1, init)), 0);
-      const steps = 5 + g.int(25);
-      for (let s = 0; s < steps; s++) {
-        now += g.pick([0, 1, 10, 100, 1000, 50000]);
-        if (g.chance(0.15)) {
-          const ups: Array<{ regType: number; regIndex: number; value: bigint }> = [];
-          const staged: Map<string, bigint> = ref.staged ?? new Map<string, bigint>();
-          for (const name of [...gen.controls, 'Cwnd', 'Rate']) {
-            if (g.chance(0.4)) {
-              const v = name === 'Cwnd' || name === 'Rate' ? BigInt(g.int(2 ** 31)) : u64Arb(g);
-              const t = prog.scope.resolveUpdate(name);
-              ups.push({ regType: t.regType, regIndex: t.regIndex, value: v });
-              staged.delete(name); // last write wins, applied in register order below
-              staged.set(name, v);
+        compiled++;
+        const ast = parse(gen.source);
+        const ref = new Reference(ast);
+        const g = prng(seed ^ 0x5bd1e995);
+        let now = 1000 + g.int(1000);
+        const got: Outcome = { code: 0, cwnd: [], rate: [], reports: [] };
+        const dp = createDatapath({
+          engine,
+          now: () => now,
+          send: (m) => {
+            if (m.readUInt16LE(0) === 1 && m.readUInt32LE(8) !== 0) {
+              const n = m.readUInt32LE(12);
+              got.reports.push(Array.from({ length: n }, (_, i) => m.readBigUInt64LE(16 + 8 * i)));
             }
-          }
-          // the machine applies controls in index order, then Cwnd, then Rate
-          ref.staged = new Map([...staged].sort(([a], [b]) => rank(a) - rank(b) || 0));
-          assert.equal(dp.receive(encodeUpdateFields(conn.sid, ups)), 0);
-        }
-        const p = conn.prims;
-        p.bytesAcked = g.pick([0, 1448, g.int(2 ** 32)]);
-        p.packetsAcked = g.int(3);
-        p.bytesMisordered = g.pick([0, 1448]);
-        p.packetsMisordered = g.int(2);
-        p.ecnBytes = g.pick([0, 1448]);
-        p.ecnPackets = g.int(2);
-        p.lostPktsSample = g.pick([0, 0, 1]);
-        p.bytesInFlight = g.int(2 ** 20);
-        p.packetsInFlight = g.int(100);
-        p.bytesPending = g.int(2 ** 20);
-        p.sndCwnd = g.pick([0, 1448, 14480, g.int(2 ** 32)]);
-        p.sndRate = g.pick([0, 0, 125000, g.int(2 ** 40), 2 ** 60]);
-        p.rttSampleUs = g.pick([0, 1, 100, 6000, g.int(2 ** 33), 2 ** 62]);
-        p.rateIncoming = g.pick([0, g.int(2 ** 40), 2 ** 54]);
-        p.rateOutgoing = g.pick([0, g.int(2 ** 40)]);
-        p.wasTimeout = g.chance(0.1);
-        got.cwnd = [];
-        got.rate = [];
-        got.reports = [];
-        const code = dp.invoke(conn);
-        const want = ref.invoke(now, p);
-        invocations++;
-        if (code !== 0) errors++;
-        reportsSeen += got.reports.length;
-        assert.deepEqual(
-          { code, cwnd: got.cwnd, rate: got.rate, reports: got.reports },
-          want,
-          `seed ${seed} step ${s}\n${gen.source}`,
-        );
-        // register state agrees too
-        const regs = dp.registers(conn);
-        for (const name of ref.reports) {
-          assert.equal(
-            regs.report[prog.scope.reportIndex(name)],
-            ref.vars.get(name) ?? 0n,
-            `${name} (seed ${seed})`,
-          );
-        }
+            return 0;
+          },
+          setCwnd: (_c, v) => got.cwnd.push(v),
+          setRate: (_c, v) => got.rate.push(v),
+        });
+        dp.init();
+        ref.timeZero = now;
+        assert.equal(dp.receive(encodeInstall(1, prog.events, prog.instructions)), 0);
+        const conn = dp.startConnection({
+          initCwnd: 14480,
+          mss: 1448,
+          srcIp: 0,
+          srcPort: 0,
+          dstIp: 0,
+          dstPort: 0,
+          congAlg: '',
+        })!;
+        // initial control values carried by CHANGE_PROG
+        const init: Array<{ regType: number; regIndex: number; value: bigint }> = [];
+        ref.switched = true;
+        ref.staged = new Map();
         for (const name of gen.controls) {
-          const t = prog.scope.resolveUpdate(name);
-          assert.equal(regs.control[t.regIndex], ref.vars.get(name) ?? 0n, `${name} (seed ${seed})`);
+          if (g.chance(0.4)) {
+            const v = u64Arb(g);
+            const t = prog.scope.resolveUpdate(name);
+            init.push({ regType: t.regType, regIndex: t.regIndex, value: v });
+            ref.staged.set(name, v);
+          }
         }
-      }
-      function rank(name: string): number {
-        if (name === 'Cwnd') return 1000;
-        if (name === 'Rate') return 1001;
-        return prog!.scope.resolveUpdate(name).regIndex;
-      }
-    }),
-    { seed: 0x5eed, numRuns: 400 },
-  );
-  // the generator must exercise the interesting paths
-  assert.ok(compiled > 300, `compiled ${compiled}, rejected ${rejected}`);
-  assert.ok(errors > 50, `arithmetic errors seen: ${errors}`);
-  assert.ok(reportsSeen > 200, `reports seen: ${reportsSeen}`);
-  assert.ok(invocations > 4000);
-});
+        assert.equal(dp.receive(encodeChangeProg(conn.sid, 1, init)), 0);
+        const steps = 5 + g.int(25);
+        for (let s = 0; s < steps; s++) {
+          now += g.pick([0, 1, 10, 100, 1000, 50000]);
+          if (g.chance(0.15)) {
+            const ups: Array<{ regType: number; regIndex: number; value: bigint }> = [];
+            const staged: Map<string, bigint> = ref.staged ?? new Map<string, bigint>();
+            for (const name of [...gen.controls, 'Cwnd', 'Rate']) {
+              if (g.chance(0.4)) {
+                const v = name === 'Cwnd' || name === 'Rate' ? BigInt(g.int(2 ** 31)) : u64Arb(g);
+                const t = prog.scope.resolveUpdate(name);
+                ups.push({ regType: t.regType, regIndex: t.regIndex, value: v });
+                staged.delete(name); // last write wins, applied in register order below
+                staged.set(name, v);
+              }
+            }
+            // the machine applies controls in index order, then Cwnd, then Rate
+            ref.staged = new Map([...staged].sort(([a], [b]) => rank(a) - rank(b) || 0));
+            assert.equal(dp.receive(encodeUpdateFields(conn.sid, ups)), 0);
+          }
+          const p = conn.prims;
+          p.bytesAcked = g.pick([0, 1448, g.int(2 ** 32)]);
+          p.packetsAcked = g.int(3);
+          p.bytesMisordered = g.pick([0, 1448]);
+          p.packetsMisordered = g.int(2);
+          p.ecnBytes = g.pick([0, 1448]);
+          p.ecnPackets = g.int(2);
+          p.lostPktsSample = g.pick([0, 0, 1]);
+          p.bytesInFlight = g.int(2 ** 20);
+          p.packetsInFlight = g.int(100);
+          p.bytesPending = g.int(2 ** 20);
+          p.sndCwnd = g.pick([0, 1448, 14480, g.int(2 ** 32)]);
+          p.sndRate = g.pick([0, 0, 125000, g.int(2 ** 40), 2 ** 60]);
+          p.rttSampleUs = g.pick([0, 1, 100, 6000, g.int(2 ** 33), 2 ** 62]);
+          p.rateIncoming = g.pick([0, g.int(2 ** 40), 2 ** 54]);
+          p.rateOutgoing = g.pick([0, g.int(2 ** 40)]);
+          p.wasTimeout = g.chance(0.1);
+          got.cwnd = [];
+          got.rate = [];
+          got.reports = [];
+          const code = dp.invoke(conn);
+          const want = ref.invoke(now, p);
+          invocations++;
+          if (code !== 0) errors++;
+          reportsSeen += got.reports.length;
+          assert.deepEqual(
+            { code, cwnd: got.cwnd, rate: got.rate, reports: got.reports },
+            want,
+            `seed ${seed} step ${s}\n${gen.source}`,
+          );
+          // register state agrees too
+          const regs = dp.registers(conn);
+          for (const name of ref.reports) {
+            assert.equal(
+              regs.report[prog.scope.reportIndex(name)],
+              ref.vars.get(name) ?? 0n,
+              `${name} (seed ${seed})`,
+            );
+          }
+          for (const name of gen.controls) {
+            const t = prog.scope.resolveUpdate(name);
+            assert.equal(regs.control[t.regIndex], ref.vars.get(name) ?? 0n, `${name} (seed ${seed})`);
+          }
+        }
+        function rank(name: string): number {
+          if (name === 'Cwnd') return 1000;
+          if (name === 'Rate') return 1001;
+          return prog!.scope.resolveUpdate(name).regIndex;
+        }
+      }),
+      { seed: 0x5eed, numRuns: 400 },
+    );
+    // the generator must exercise the interesting paths
+    assert.ok(compiled > 300, `compiled ${compiled}, rejected ${rejected}`);
+    assert.ok(errors > 50, `arithmetic errors seen: ${errors}`);
+    assert.ok(reportsSeen > 200, `reports seen: ${reportsSeen}`);
+    assert.ok(invocations > 4000);
+  });
