@@ -9,6 +9,7 @@
  */
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
+import type { Algorithm } from '../agent/index.ts';
 import { ErrorCodes, PortusError } from '../errors.ts';
 import {
   formatTable,
@@ -21,6 +22,7 @@ import {
   type Scenario,
   type ScenarioFlow,
 } from '../sim/index.ts';
+import { resolveAlgorithm } from './run.ts';
 
 /** Options of `portus sim` as commander parses them. */
 interface SimOptions {
@@ -108,6 +110,25 @@ async function action(file: string | undefined, o: SimOptions): Promise<void> {
     validateScenario(sc, file);
   } else sc = scenarioFromFlags(o);
   const resolved = resolveScenario(sc);
+  // built-in names or algorithm files (./my-alg.ts), as `portus run` takes them; one agent serves all
+  const bySpec = new Map<string, Algorithm>();
+  for (const f of resolved.flows) {
+    const key = `${f.alg}\0${JSON.stringify(f.params)}`;
+    let a = bySpec.get(key);
+    if (a === undefined) {
+      a = await resolveAlgorithm(f.alg, f.params);
+      bySpec.set(key, a);
+    }
+    f.alg = a.name;
+  }
+  const algorithms = [...bySpec.values()];
+  if (sc.name === undefined) resolved.name = [...new Set(resolved.flows.map((f) => f.alg))].join(' vs ');
+  const names = algorithms.map((a) => a.name);
+  if (new Set(names).size !== names.length) {
+    usage(
+      `one agent serves every flow: '${names.find((n, i) => names.indexOf(n) !== i)}' appears with different params`,
+    );
+  }
 
   // Progress bar on stderr, only once the run has taken more than a second of wall time.
   const t0 = performance.now();
@@ -127,7 +148,7 @@ async function action(file: string | undefined, o: SimOptions): Promise<void> {
   const warnings = new Set<string>();
   let result;
   try {
-    result = await runSimulation(resolved, { onProgress, warn: (m) => warnings.add(m) });
+    result = await runSimulation(resolved, { onProgress, warn: (m) => warnings.add(m), algorithms });
   } finally {
     (bar as cliProgress.SingleBar | null)?.stop();
   }
@@ -148,7 +169,12 @@ export function register(program: Command): void {
     .command('sim')
     .description('simulate flows over a bottleneck, driven by the real agent and datapath (simulated time)')
     .argument('[scenario]', 'scenario JSON file (see docs/sim.md); otherwise build one from the flags')
-    .option('--alg <name>', 'algorithm; repeat for several (flows are assigned round-robin)', collect, [])
+    .option(
+      '--alg <name|file>',
+      'algorithm: a built-in name or a .ts/.js file; repeat for several (flows are assigned round-robin)',
+      collect,
+      [],
+    )
     .option('--flows <n>', 'number of flows (default: one per --alg)')
     .option('--link <rate>', 'bottleneck rate, e.g. 48mbps (default 48mbps)')
     .option('--rtt <time>', 'propagation RTT, e.g. 50ms (default 50ms)')

@@ -11,7 +11,7 @@
  *   process; used by `portus demo` with the simulation paced to the wall clock.
  * @module
  */
-import { startAgent, silentLogger, type Agent } from '../agent/index.ts';
+import { startAgent, silentLogger, type Agent, type Algorithm } from '../agent/index.ts';
 import { getAlgorithm } from '../algorithms/index.ts';
 import { createDatapath, type Connection, type Datapath } from '../datapath/index.ts';
 import { ErrorCodes, PortusError } from '../errors.ts';
@@ -114,15 +114,26 @@ export function algorithmsFor(flows: readonly ResolvedFlow[]): ReturnType<typeof
 
 /**
  * Attach the in-process agent: `startAgent` over a synchronous channel; each message is copied
- * and delivered `ipcDelayUs` later in simulated time, in both directions.
+ * and delivered `ipcDelayUs` later in simulated time, in both directions. The agent's clock is the
+ * simulated clock. `custom` replaces the built-in algorithms looked up by name (each flow's `alg`
+ * must then be the `name` of one of them).
  */
 export function attachInProcessAgent(
   net: Network,
   flows: readonly ResolvedFlow[],
   ipcDelayUs: number,
   warn: (msg: string) => void = () => {},
+  custom?: readonly Algorithm[],
 ): CcpLink & { agent: Agent } {
-  const algorithms = algorithmsFor(flows);
+  const algorithms = custom !== undefined && custom.length > 0 ? [...custom] : algorithmsFor(flows);
+  for (const f of flows) {
+    if (!algorithms.some((a) => a.name === f.alg)) {
+      throw new PortusError(
+        ErrorCodes.SIM_CONFIG,
+        `no algorithm named '${f.alg}' among those given to the agent`,
+      );
+    }
+  }
   const ch = createChannel({ sync: true });
   const counters: LinkCounters = { toAgent: 0, fromAgent: 0 };
   const agent = startAgent({
@@ -130,6 +141,8 @@ export function attachInProcessAgent(
     algorithms,
     defaultAlgorithm: algorithms[0]!.name,
     log: silentLogger,
+    // the agent's clock (datapath.now() for algorithms, e.g. Cubic's epoch) is the simulated one
+    now: () => net.now,
   });
   let dp: Datapath | null = null;
   // agent -> datapath: the channel hands us a private copy; deliver it after the delay

@@ -3,6 +3,7 @@
  * paced to the wall clock against an agent process over a Unix socket (`portus demo`).
  * @module
  */
+import type { Algorithm } from '../agent/index.ts';
 import { attachInProcessAgent, attachRealtimeAgent } from './ccp.ts';
 import { summarize } from './metrics.ts';
 import { Network } from './network.ts';
@@ -17,12 +18,17 @@ export interface RunOptions {
   chunkUs?: number;
   /** Warnings from the datapath (fallback, full tables...). */
   warn?(msg: string): void;
+  /**
+   * Algorithms for the agent instead of the built-ins looked up by name (e.g. loaded from a file);
+   * each flow's `alg` must be the `name` of one of them.
+   */
+  algorithms?: readonly Algorithm[];
 }
 
 /** Run a scenario in simulated time with the in-process agent. Deterministic for a given seed. */
 export async function runSimulation(sc: ResolvedScenario, opts: RunOptions = {}): Promise<SimResult> {
   const net = new Network(sc.net);
-  const link = attachInProcessAgent(net, sc.flows, sc.ipcDelayUs, opts.warn);
+  const link = attachInProcessAgent(net, sc.flows, sc.ipcDelayUs, opts.warn, opts.algorithms);
   const t0 = performance.now();
   const chunk = opts.chunkUs ?? 100_000;
   try {

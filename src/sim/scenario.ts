@@ -70,6 +70,7 @@ export interface ResolvedFlow {
 
 /** A scenario resolved into concrete numbers. */
 export interface ResolvedScenario {
+  /** Title of the run (the scenario's `name`, else the algorithm names). */
   name: string;
   net: NetworkConfig;
   flows: ResolvedFlow[];

@@ -149,3 +149,39 @@ test('portus sim rejects bad input with a clear message and exit code 1', () => 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('portus sim --alg ./file.ts runs an algorithm from a file next to a built-in one', () => {
+  const dir = tmp();
+  try {
+    // an ESM folder, as a user's project would be (tsx loads .ts outside one as CommonJS)
+    writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+    const file = join(dir, 'fixed.ts');
+    writeFileSync(
+      file,
+      `export default {
+  name: 'fixed-window',
+  datapathPrograms: () => ({ p: '(def (Report (volatile acked 0))) (when true (:= Report.acked (+ Report.acked Ack.bytes_acked)) (fallthrough)) (when (> Micros Flow.rtt_sample_us) (report) (:= Micros 0))' }),
+  newFlow(dp: { setProgram(n: string, f: Record<string, number>): void }) {
+    dp.setProgram('p', { Cwnd: 10 * 1500 });
+    return { onReport() {} };
+  },
+};
+`,
+    );
+    const r = portus(['sim', '--alg', file, '--alg', 'cubic', '--duration', '5s', '--json']);
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out) as {
+      scenario: { name: string };
+      summary: { flows: { alg: string; throughputBps: number }[] };
+    };
+    assert.equal(j.scenario.name, 'fixed-window vs cubic');
+    assert.deepEqual(
+      j.summary.flows.map((f) => f.alg),
+      ['fixed-window', 'cubic'],
+    );
+    // 10 packets per RTT (50 ms plus the queue Cubic builds): at most 2.4 Mbit/s
+    assert.ok(j.summary.flows[0]!.throughputBps < 2.4e6 && j.summary.flows[0]!.throughputBps > 0.8e6);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
