@@ -376,3 +376,52 @@ test('[§4.1] a declaration needs a literal initial value', () => {
   assertError(`(def (volatile))${BODY}`, 1, 15, /expected a variable name/);
   assertError(`(def (Report.x 99999999999999999999))${BODY}`, 1, 16, /is too large/);
 });
+
+test('parse(): the syntax tree keeps operators (canonical and as written), literals and positions', () => {
+  const src =
+    '(def (Report (volatile n 0)) (lim +infinity))\n(when (and (gt Micros 5) true)\n  (bind Report.n (ewma 3 Ack.now))\n  (report))';
+  const ast = parse(src);
+  assert.deepEqual(
+    ast.declarations.map((d) => [
+      d.name,
+      d.volatile,
+      d.isReport,
+      d.init.kind,
+      src.slice(d.start, d.end),
+      src.slice(d.nameStart, d.nameStart + 1),
+    ]),
+    [
+      ['Report.n', true, true, 'number', '(volatile n 0)', 'n'],
+      ['lim', false, false, 'number', '(lim +infinity)', 'l'],
+    ],
+  );
+  const [clause] = ast.clauses;
+  assert.ok(clause !== undefined);
+  const cond = clause.cond;
+  assert.ok(cond.kind === 'op');
+  assert.deepEqual([cond.op, cond.spelling, src.slice(cond.opStart, cond.opStart + 3)], ['&&', 'and', 'and']);
+  assert.ok(cond.left.kind === 'op' && cond.left.op === '>' && cond.left.spelling === 'gt');
+  assert.deepEqual(cond.right, {
+    kind: 'bool',
+    value: true,
+    start: src.indexOf('true'),
+    end: src.indexOf('true') + 4,
+  });
+  const [bind, report] = clause.body;
+  assert.ok(bind?.kind === 'op' && bind.op === ':=' && bind.spelling === 'bind');
+  assert.equal(src.slice(bind.start, bind.end), '(bind Report.n (ewma 3 Ack.now))');
+  assert.ok(bind.right.kind === 'op' && bind.right.op === 'ewma');
+  assert.deepEqual(bind.right.left, {
+    kind: 'number',
+    value: 3n,
+    infinity: false,
+    start: src.indexOf('3 Ack'),
+    end: src.indexOf('3 Ack') + 1,
+  });
+  assert.deepEqual(report, {
+    kind: 'command',
+    command: 'report',
+    start: src.lastIndexOf('(report)'),
+    end: src.lastIndexOf('(report)') + 8,
+  });
+});
