@@ -93,6 +93,8 @@ export interface IpcLocation {
   netlinkPeerPort?: number;
   /** char: the character device (default `/dev/ccpkp`). */
   charDevice?: string;
+  /** char: write to this path instead of the device (a FIFO-pair stand-in in tests). */
+  charWritePath?: string;
 }
 
 /** Open a transport by kind. */
@@ -104,7 +106,10 @@ export function openIpc(kind: 'unix' | 'netlink' | 'char', where: IpcLocation = 
       where.netlinkPeerPort !== undefined ? { peerPort: where.netlinkPeerPort } : {},
     );
   }
-  return openTransport('char', where.charDevice ? { path: where.charDevice } : {});
+  return openTransport('char', {
+    ...(where.charDevice ? { path: where.charDevice } : {}),
+    ...(where.charWritePath ? { writePath: where.charWritePath } : {}),
+  });
 }
 
 /**

@@ -29,6 +29,7 @@ export interface RunOptions {
   maxPrograms?: string;
   netlinkPeerPort?: string;
   charDevice?: string;
+  charWritePath?: string;
 }
 
 /** Parse `k=v` strings into a record (USAGE error otherwise). */
@@ -142,6 +143,7 @@ export async function run(spec: string, opts: RunOptions): Promise<void> {
     socketPath: opts.socket,
     netlinkPeerPort,
     charDevice: opts.charDevice,
+    charWritePath: opts.charWritePath,
   });
   let agent;
   try {
@@ -203,6 +205,10 @@ export function register(program: Command): void {
     )
     .option('--max-programs <n>', 'programs a datapath holds (default 9, as ccp-kernel)')
     .option('--char-device <path>', 'char transport: the device (default /dev/ccpkp)')
+    .option(
+      '--char-write-path <path>',
+      'char transport: write here instead of the device (FIFO stand-in; for tests)',
+    )
     .option(
       '--netlink-peer-port <port>',
       'netlink transport: port playing the kernel (default 0 = the kernel; for tests)',
