@@ -9,7 +9,7 @@
  * 2^53: continue in BigInt mode from that instruction).
  * @module
  */
-import { MICROS_DST, STRIDE, type Program } from './program.ts';
+import { IMPL, MICROS_DST, STRIDE, type Program } from './program.ts';
 
 /** Where a compiled program stopped with DEOPT: event, phase (0 condition, 1 body), instruction. */
 export interface Deopt {
@@ -25,8 +25,8 @@ export type CompiledProgram = (r: Float64Array, c: unknown, now: () => number) =
 const MAX_EMITTED = 2048;
 
 const TWO53 = '9007199254740992';
-const FLAG = 220;
-const FALL = 221;
+const FLAG = IMPL;
+const FALL = IMPL + 1;
 
 function emit(code: Int32Array, pc: number, e: number, phase: number): string {
   const k = pc * STRIDE;
