@@ -45,10 +45,11 @@ test('fuzz: 30k random / mutated messages, each followed by an invocation: no ex
         const c = h.start();
         h.start();
         // first a (mutated) program and a switch to its uid, so that random programs run
-        const first = msgs[0]!;
+        const list: Uint8Array[] = [...msgs];
+        const first = list[0]!;
         if (first.length >= 12 && h.dp.receive(first) <= 0)
-          msgs[0] = changeProg(1, Buffer.from(first).readUInt32LE(8));
-        for (const m of msgs) {
+          list[0] = changeProg(1, Buffer.from(first).readUInt32LE(8));
+        for (const m of list) {
           const code = h.dp.receive(m);
           assert.ok(CODES.has(code), `unexpected code ${code}`);
           if (code === 0) accepted++;
