@@ -10,7 +10,7 @@
  * - the network alone with a fixed window and no congestion control (what the datapath + agent
  *   add on top).
  *
- * Run: `node --import tsx bench/sim/run.ts`
+ * Run: `node --expose-gc --import tsx bench/sim/run.ts`
  * @module
  */
 import { pathToFileURL } from 'node:url';
@@ -27,6 +27,8 @@ export interface SimBenchResult {
   queueEventsPerSec: number;
   /** Network alone (fixed window, no datapath/agent): packets per second. */
   networkPacketsPerSec: number;
+  /** Network alone: JS heap growth per packet, bytes (meaningful with --expose-gc). */
+  networkHeapBytesPerPacket: number;
 }
 
 function queueBaseline(events: number, pending: number): number {
@@ -42,7 +44,7 @@ function queueBaseline(events: number, pending: number): number {
   return events / ((performance.now() - t0) / 1000);
 }
 
-function networkBaseline(): number {
+function networkBaseline(): { pps: number; heapPerPacket: number } {
   const n = new Network({
     link: { rateBps: 100e6 },
     bufferBytes: 625_000,
@@ -56,9 +58,16 @@ function networkBaseline(): number {
     sampleIntervalUs: 100_000,
   });
   n.setHooks({ ack() {}, timeout() {} });
+  n.runUntil(2e6); // warm up; pools and buffers reach their working size
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  const heap0 = process.memoryUsage().heapUsed;
+  const p0 = n.flows[0]!.sentPkts;
   const t0 = performance.now();
   n.runUntil(Infinity);
-  return n.flows[0]!.sentPkts / ((performance.now() - t0) / 1000);
+  const wall = (performance.now() - t0) / 1000;
+  const pkts = n.flows[0]!.sentPkts - p0;
+  return { pps: pkts / wall, heapPerPacket: Math.max(0, process.memoryUsage().heapUsed - heap0) / pkts };
 }
 
 /** Run the benchmark (one warm-up run of 5 s first, for the JIT). */
@@ -69,7 +78,7 @@ export async function benchSim(): Promise<SimBenchResult> {
   const r = await runSimulation(sc('60s'));
   const packets = r.summary.packets;
   const queueEventsPerSec = queueBaseline(r.summary.events, 1000);
-  const networkPacketsPerSec = networkBaseline();
+  const net = networkBaseline();
   return {
     packets,
     events: r.summary.events,
@@ -77,7 +86,8 @@ export async function benchSim(): Promise<SimBenchResult> {
     packetsPerSec: packets / (r.wallMs / 1000),
     utilisation: r.summary.utilisation,
     queueEventsPerSec,
-    networkPacketsPerSec,
+    networkPacketsPerSec: net.pps,
+    networkHeapBytesPerPacket: net.heapPerPacket,
   };
 }
 
@@ -96,7 +106,8 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   );
   console.log(
     `  baseline, network alone (fixed window, no datapath/agent): ${k(r.networkPacketsPerSec)} packets/s; ` +
-      `datapath + agent cost ${((1 - r.packetsPerSec / r.networkPacketsPerSec) * 100).toFixed(0)}% of it`,
+      `datapath + agent cost ${((1 - r.packetsPerSec / r.networkPacketsPerSec) * 100).toFixed(0)}% of it; ` +
+      `heap growth ${r.networkHeapBytesPerPacket.toFixed(2)} B/packet (run with --expose-gc for a clean figure)`,
   );
   if (r.packetsPerSec < 300_000) process.exitCode = 1;
 }
