@@ -168,7 +168,7 @@ export function plots(r: SimResult): Record<string, string> {
       yLabel: 'throughput (Mbit/s)',
       series: [
         ...per(s.throughput, 1e-6),
-        { name: 'link', x: t, y: s.linkThroughput.subarray(0, s.length).map((v) => v * 1e-6) },
+        { name: 'link', x: t, y: s.linkThroughput.subarray(0, s.length).map((v) => v * 1e-6), dashed: true },
       ],
     }),
     'rtt.svg': lineChart({

@@ -10,6 +10,8 @@ export interface LineSeries {
   name: string;
   x: ArrayLike<number>;
   y: ArrayLike<number>;
+  /** Draw dashed (e.g. an aggregate drawn over the per-flow lines). */
+  dashed?: boolean;
 }
 
 /** Options of {@link lineChart}. */
@@ -264,7 +266,8 @@ export function lineChart(o: LineChartOptions): string {
     let pts: string[] = [];
     const flush = (): void => {
       if (pts.length >= 2) {
-        out.push(`<polyline fill="none" stroke="${c}" stroke-width="1.5" points="${pts.join(' ')}"/>`);
+        const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
+        out.push(`<polyline fill="none" stroke="${c}" stroke-width="1.5"${dash} points="${pts.join(' ')}"/>`);
       } else if (pts.length === 1) {
         const [px, py] = pts[0]!.split(',');
         out.push(`<circle cx="${px}" cy="${py}" r="1.5" fill="${c}"/>`);
