@@ -199,6 +199,10 @@ test('plots and HTML report: every SVG well-formed and embedded, table lists the
     2,
     'one point per algorithm',
   );
+  const dashed = findAll(parseXml(svgs['throughput.svg']!), 'polyline').filter(
+    (l) => l.attrs['stroke-dasharray'],
+  );
+  assert.equal(dashed.length, 1, 'the link aggregate is the one dashed line');
   const html = htmlReport(r, svgs);
   assert.ok(html.startsWith('<!DOCTYPE html>'));
   const embedded = html.match(/<svg[\s\S]*?<\/svg>/g) ?? [];
