@@ -735,3 +735,31 @@ test('debug: every message in and out is logged, decoded, one line each with a t
   );
   assert.ok(io.some((l) => l.includes('MEASURE sid=1 uid=1 nf=2 fields=[3 0]')));
 });
+
+test('connect(transport, AlgClass): classic entry point on any transport', async () => {
+  const { connect } = await import('../../src/agent/index.ts');
+  const ch = createChannel();
+  const got: Message[] = [];
+  ch.datapath.onMessage((b) => got.push(decode(b)));
+  class Doubler extends AlgBase {
+    override onCreate() {
+      this.datapath.install(P3, { Cwnd: Number(this.params.start) });
+    }
+    override onReport(r: Report) {
+      this.datapath.updateField('Cwnd', r.acked * 2);
+    }
+  }
+  const agent = await connect(ch.agent, Doubler, { params: { start: '1000' }, log: recordingLog() });
+  ch.datapath.send(encodeCreate(cinfo(4, 'Doubler')), 'agent');
+  await tick();
+  ch.datapath.send(encodeMeasure(4, 1, [21]), 'agent');
+  await tick();
+  assert.deepEqual(types(got), [2, 4, 3]);
+  assert.deepEqual((got[1] as Extract<Message, { type: 4 }>).updates[0].value, 1000n);
+  assert.deepEqual((got[2] as Extract<Message, { type: 3 }>).updates[0].value, 42n);
+  await agent.close();
+  await assert.rejects(
+    connect(ch.agent, {} as never),
+    (e: unknown) => e instanceof PortusError && e.code === ErrorCodes.ALGORITHM,
+  );
+});
