@@ -71,6 +71,11 @@ export interface NetworkConfig {
   minRtoUs?: number;
   /** Initial RTO in µs (default 1 s). */
   initialRtoUs?: number;
+  /**
+   * Scripted losses: return true to drop this transmission at the bottleneck (counted as a
+   * random drop). `retransmission` is true for a resend. For tests and scripted scenarios.
+   */
+  dropFilter?: (flow: number, seq: number, retransmission: boolean) => boolean;
 }
 
 /**
@@ -633,7 +638,7 @@ export class Network {
       f.paceNext = base + (size * 1e6) / f.rateBytesPerSec;
     }
     if (f.rtoDeadline === 0) this.armRto(f);
-    this.enqueue(f, seq, tx, size);
+    this.enqueue(f, seq, tx, size, retrans);
   }
 
   // ---------------------------------------------------------------- link
@@ -670,9 +675,12 @@ export class Network {
     this.pCap = c;
   }
 
-  private enqueue(f: FlowState, seq: number, tx: number, size: number): void {
+  private enqueue(f: FlowState, seq: number, tx: number, size: number, retrans: boolean): void {
     const cfg = this.cfg;
-    if (cfg.lossRate > 0 && this.rng.next() < cfg.lossRate) {
+    if (
+      (cfg.lossRate > 0 && this.rng.next() < cfg.lossRate) ||
+      (cfg.dropFilter !== undefined && cfg.dropFilter(f.index, seq, retrans))
+    ) {
       this.randomDrops++;
       f.droppedPkts++;
       return;

@@ -299,3 +299,52 @@ test('flows start and stop at their times', () => {
   assert.equal(n.flows[0]!.sentPkts, sent, 'no packet after the stop time');
   assert.equal(n.flows[0]!.stoppedUs, 3e6);
 });
+
+test('SACK-style primitives around one scripted loss follow ccp-kernel semantics', () => {
+  // fixed window of 10; the first transmission of packet 20 is dropped
+  const n = net({
+    flows: [flow()],
+    durationUs: 1e6,
+    dropFilter: (_f, seq, retrans) => seq === 20 && !retrans,
+  });
+  const log: { acked: number; pkts: number; mis: number; lost: number; inflight: number }[] = [];
+  n.setHooks({
+    ack(i) {
+      const p = n.prims[i]!;
+      log.push({
+        acked: p.bytesAcked / MSS,
+        pkts: p.packetsAcked,
+        mis: p.packetsMisordered,
+        lost: p.lostPktsSample,
+        inflight: p.packetsInFlight,
+      });
+    },
+    timeout() {
+      assert.fail('no timeout expected');
+    },
+  });
+  n.runUntil(Infinity);
+  // ACKs of packets 0..19: one packet each
+  for (let k = 0; k < 20; k++)
+    assert.deepEqual([log[k]!.acked, log[k]!.pkts, log[k]!.mis, log[k]!.lost], [1, 1, 0, 0]);
+  // packets 21, 22, 23 arrive above the hole: SACKed (misordered), nothing cumulatively acked
+  for (const k of [20, 21, 22]) assert.deepEqual([log[k]!.acked, log[k]!.pkts, log[k]!.mis], [0, 0, 1]);
+  // the third SACK past the hole declares packet 20 lost (duplicate-ACK threshold)
+  assert.deepEqual([log[20]!.lost, log[21]!.lost, log[22]!.lost], [0, 0, 1]);
+  // 10 outstanding; this ACK SACKs one and marks one lost; refilling happens after the invocation
+  assert.equal(log[22]!.inflight, 8);
+  // the retransmission fills the hole: the cumulative ACK jumps over every SACKed packet
+  const fill = log.findIndex((e) => e.acked > 1);
+  assert.ok(fill > 22);
+  assert.equal(log[fill]!.pkts, 1);
+  assert.equal(log[fill]!.mis, 0);
+  const sackedBefore = log.slice(20, fill).reduce((a, e) => a + e.mis, 0);
+  assert.equal(log[fill]!.acked, sackedBefore + 1);
+  const f = n.flows[0]!;
+  assert.equal(f.retransPkts, 1);
+  assert.equal(f.lostDetected, 1);
+  assert.equal(
+    log.reduce((a, e) => a + e.acked, 0),
+    f.sndUna,
+  );
+});
