@@ -62,14 +62,15 @@ test('same seed -> identical results (random loss, several algorithms); another 
     seed,
     flows: [{ alg: 'cubic' }, { alg: 'reno' }, { alg: 'aimd', start: '1s' }],
   });
-  const run = async (seed: number): Promise<string> => {
-    const r = await runSimulation(resolveScenario(sc(seed)));
+  const run = async (seed: number, chunkUs?: number): Promise<string> => {
+    const r = await runSimulation(resolveScenario(sc(seed)), { chunkUs });
     const j = toJson(r) as { wallMs?: number };
     delete j.wallMs;
     return JSON.stringify({ j, cwnd: r.series.cwnd.map((a) => Array.from(a)) });
   };
   const a = await run(11);
   assert.equal(a, await run(11));
+  assert.equal(a, await run(11, 7_777), 'how the run is sliced (progress updates) does not matter');
   assert.notEqual(a, await run(12));
 });
 
