@@ -280,3 +280,97 @@ test('portus datapath against the real agent (`portus run reno`), two processes 
   }
   assert.ok(!/Error|panic/i.test(agentOut.replace(/0 errors/g, '')), agentOut);
 });
+
+test('portus datapath synthesises ACKs as specified (loss/ecn/timeout every k, rtt steps, in-flight and rates), seen by a program', async () => {
+  const dir = mkdtempSync('/tmp/ccp-dp-test-');
+  const agentPath = join(dir, 'agent');
+  const fields = [
+    ['ba', 'Ack.bytes_acked'],
+    ['pa', 'Ack.packets_acked'],
+    ['bm', 'Ack.bytes_misordered'],
+    ['pm', 'Ack.packets_misordered'],
+    ['lost', 'Ack.lost_pkts_sample'],
+    ['ep', 'Ack.ecn_packets'],
+    ['eb', 'Ack.ecn_bytes'],
+    ['rtt', 'Flow.rtt_sample_us'],
+    ['bif', 'Flow.bytes_in_flight'],
+    ['pif', 'Flow.packets_in_flight'],
+    ['ro', 'Flow.rate_outgoing'],
+    ['ri', 'Flow.rate_incoming'],
+    ['cw', 'Cwnd'],
+  ];
+  const source =
+    `(def (Report ${fields.map(([n]) => `(volatile ${n} 0)`).join(' ')} (volatile to 0)))\n(when true\n` +
+    fields.map(([n, p]) => `  (:= Report.${n} ${p})\n`).join('') +
+    '  (:= Report.to (if (&& Flow.was_timeout true) 1))\n  (report)\n)';
+  const prog = compile(source, { uid: 1 });
+  const agent = await openUnix({ path: agentPath });
+  const reports: bigint[][] = [];
+  agent.onMessage((buf, from) => {
+    const m = decode(buf);
+    if (m.type === 5) agent.send(encodeInstall(1, prog.events, prog.instructions), from);
+    if (m.type === 0) agent.send(encodeChangeProg(m.sid, 1, []), from);
+    if (m.type === 1 && m.numFields > 0) reports.push(m.fields);
+  });
+  try {
+    const { code, lines, stderr } = await runCli([
+      '--agent',
+      agentPath,
+      '--socket',
+      join(dir, 'dp'),
+      '--rate',
+      '200',
+      '--duration',
+      '0.5',
+      '--mss',
+      '1000',
+      '--init-cwnd',
+      '20000',
+      '--rtt-us',
+      '5000',
+      '--rtt-step-us',
+      '250',
+      '--loss-every',
+      '5',
+      '--ecn-every',
+      '4',
+      '--timeout-every',
+      '10',
+      '--log-level',
+      'error',
+    ]);
+    assert.equal(code, 0, stderr);
+    const summary = lines.at(-1)!;
+    const results = summary.invoke_results as Record<string, number>;
+    const skipped = results['-96'] ?? 0; // ACKs before the CHANGE_PROG arrived
+    assert.equal(results['0'], 100 - skipped);
+    assert.equal(reports.length, 100 - skipped);
+    reports.forEach((f, i) => {
+      const n = skipped + i + 1;
+      const lost = n % 5 === 0;
+      const ecn = n % 4 === 0;
+      const rtt = 5000 + (n % 8) * 250;
+      const rate = Math.floor((20000 * 1e6) / rtt);
+      const want = [
+        lost ? 0 : 1000,
+        lost ? 0 : 1,
+        lost ? 1000 : 0,
+        lost ? 1 : 0,
+        lost ? 1 : 0,
+        ecn ? 1 : 0,
+        ecn ? 1000 : 0,
+        rtt,
+        20000,
+        20,
+        rate,
+        rate,
+        20000,
+        n % 10 === 0 ? 1 : 0,
+      ].map(BigInt);
+      assert.deepEqual(f, want, `ACK ${n}`);
+    });
+  } finally {
+    await agent.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
