@@ -8,7 +8,7 @@ import { EXAMPLE_A, EXAMPLE_B, EXAMPLE_C } from './spec-examples.ts';
 for (const engine of ['compiled', 'interpreted'] as const) {
   const harness = () => baseHarness({ engine });
 
-  test(`[lang §13.1] example A: verified run (reports at t=60 and t=110, minrtt non-volatile) [${engine}]`, () => {
+  test(`[lang §13.1][B.20] example A: verified run (reports at t=60 and t=110, minrtt non-volatile) [${engine}]`, () => {
     const h = harness();
     assert.equal(h.dp.init(), 0);
     assert.equal(EXAMPLE_A.length, 260);
