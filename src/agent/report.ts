@@ -19,7 +19,7 @@ export interface ReportProgram {
 /** What a report needs to know about its flow. */
 export interface ReportFlow {
   readonly sid: number;
-  /** Uid of the program the flow currently runs (as far as the agent switched it). */
+  /** Uid of the program the flow was last switched to by the agent. */
   readonly currentUid: number;
   readonly cwnd: number;
   readonly rate: number;
@@ -47,6 +47,8 @@ export class ReportImpl implements ReportBase {
   _off = 0;
   /** Number of fields actually present in the message (from Len). */
   _count = 0;
+  /** Whether the flow ran another program when this report was delivered. */
+  _stale = false;
   readonly _flow: ReportFlow;
   readonly _prog: ReportProgram;
 
@@ -68,7 +70,7 @@ export class ReportImpl implements ReportBase {
     return this._flow.rate;
   }
   isStale(): boolean {
-    return this._flow.currentUid !== this._prog.uid;
+    return this._stale;
   }
   programName(): string {
     return this._prog.name;
@@ -99,11 +101,11 @@ export class ReportImpl implements ReportBase {
         `report of flow ${this._flow.sid} read after onReport returned; copy the values you need`,
       );
     }
-    if (this._flow.currentUid !== this._prog.uid) {
+    if (this._stale) {
       throw new PortusError(
         ErrorCodes.REPORT_FIELD,
         `stale report: flow ${this._flow.sid} sent a report of program '${this._prog.name}' (uid ` +
-          `${this._prog.uid}) but now runs program uid ${this._flow.currentUid}`,
+          `${this._prog.uid}) but had been switched to program uid ${this._flow.currentUid}`,
       );
     }
     if (i >= this._count) {

@@ -609,6 +609,7 @@ export function startAgent(opts: AgentOptions): Agent {
     r._buf = buf;
     r._off = off;
     r._count = measureFieldCount(buf, off);
+    r._stale = f.currentUid !== uid; // decided at delivery: a switch inside onReport does not change it
     stats.reports++;
     inCallback = true;
     try {

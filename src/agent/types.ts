@@ -101,7 +101,11 @@ export interface ReportBase {
   get(name: string): number;
   /** A report field as a bigint (the full u64). Same rules as {@link get}. */
   getBig(name: string): bigint;
-  /** True if the flow has since been switched to another program (reading fields then throws). */
+  /**
+   * True if, when this report was delivered, the flow had already been switched to another program
+   * (the report crossed a CHANGE_PROG); reading fields then throws. A switch made inside this
+   * `onReport` does not make the report stale.
+   */
   isStale(): boolean;
   /** The name of the program that produced this report. */
   programName(): string;

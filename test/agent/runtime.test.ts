@@ -763,3 +763,18 @@ test('connect(transport, AlgClass): classic entry point on any transport', async
     (e: unknown) => e instanceof PortusError && e.code === ErrorCodes.ALGORITHM,
   );
 });
+
+test('55: a switch made inside onReport does not make that report stale', async () => {
+  const seen: number[] = [];
+  const { h } = setup((r, dp) => {
+    if (r.programUid === 1) {
+      dp.setProgram('second');
+      seen.push(r.acked); // still readable: it was current when delivered
+    }
+  });
+  await h.ready();
+  await h.create(1);
+  await h.measure(1, 1, [77, 0]);
+  assert.deepEqual(seen, [77]);
+  assert.equal((h.out.at(-1) as Extract<Message, { type: 4 }>).programUid, 2);
+});
