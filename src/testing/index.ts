@@ -91,7 +91,10 @@ export interface TestFlow {
   ack(spec?: AckSpec): Promise<number>;
   /** `n` ACKs with the same overrides. */
   acks(n: number, spec?: AckSpec): Promise<void>;
-  /** `n` round trips: each a window's worth of ACKs spread over one RTT. */
+  /**
+   * `n` round trips: each a window's worth of ACKs (window at the start of the round trip) spread
+   * evenly over one RTT (the spec's `rttSampleUs`, else the flow's RTT).
+   */
   rtts(n: number, spec?: AckSpec): Promise<void>;
   /** One ACK carrying a loss: nothing acked, one packet SACKed and one lost. */
   loss(spec?: AckSpec): Promise<number>;
@@ -249,8 +252,13 @@ export async function createTestbed(opts: TestbedOptions): Promise<Testbed> {
       },
       async rtts(n, spec) {
         for (let i = 0; i < n; i++) {
+          // a window's worth of ACKs, evenly spread so that the round trip spans exactly one RTT
           const pk = Math.max(1, Math.floor(rec.cwnd / mss));
-          for (let j = 0; j < pk; j++) await invoke(spec, {});
+          const rtt = spec?.rttSampleUs ?? rec.rttUs;
+          for (let j = 0; j < pk; j++) {
+            const step = Math.floor(((j + 1) * rtt) / pk) - Math.floor((j * rtt) / pk);
+            await invoke(spec?.advanceUs !== undefined ? spec : { ...spec, advanceUs: step }, {});
+          }
         }
       },
       loss: (spec) =>
