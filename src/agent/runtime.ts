@@ -552,6 +552,7 @@ export function startAgent(opts: AgentOptions): Agent {
     const f = new FlowState(dp, info, alg);
     dp.flows.set(m.sid, f);
     flowCount++;
+    const outer = inCallback;
     inCallback = true;
     try {
       f.user = alg.alg.newFlow(f, info);
@@ -560,8 +561,8 @@ export function startAgent(opts: AgentOptions): Agent {
       stats.errors++;
       log.error(`flow ${m.sid} (${address}): creating the flow (${alg.alg.name}) threw: ${errText(e)}`);
     } finally {
-      inCallback = false;
-      flush();
+      inCallback = outer;
+      if (!outer) flush();
     }
   };
 
@@ -606,11 +607,15 @@ export function startAgent(opts: AgentOptions): Agent {
     }
     let r = f.lastReport;
     if (r === null || r._prog !== prog) r = f.reportFor(prog);
+    // A report delivered while the flow's previous one is still being handled (only possible with
+    // a transport that delivers synchronously from inside send) gets its own object.
+    if (r._buf !== null) r = new prog.reportClass(f, prog);
     r._buf = buf;
     r._off = off;
     r._count = measureFieldCount(buf, off);
     r._stale = f.currentUid !== uid; // decided at delivery: a switch inside onReport does not change it
     stats.reports++;
+    const outer = inCallback;
     inCallback = true;
     try {
       u.onReport(r as unknown as Report);
@@ -619,8 +624,8 @@ export function startAgent(opts: AgentOptions): Agent {
       log.error(`flow ${sid} (${from}): onReport threw: ${errText(e)}`);
     } finally {
       r._buf = null;
-      inCallback = false;
-      flush();
+      inCallback = outer;
+      if (!outer) flush();
     }
   };
 
@@ -657,6 +662,7 @@ export function startAgent(opts: AgentOptions): Agent {
 
   transport.onMessage((buf: Buffer, address: string) => {
     if (closed) return;
+    const outerFrom = from; // restored below: a synchronous transport may deliver re-entrantly
     from = address;
     try {
       const err = forEachMessage(buf, onOne);
@@ -667,6 +673,8 @@ export function startAgent(opts: AgentOptions): Agent {
     } catch (e) {
       stats.dropped++;
       log.error(`error handling a datagram from ${address}: ${errText(e)}`);
+    } finally {
+      from = outerFrom;
     }
   });
   transport.onError?.((e) => {

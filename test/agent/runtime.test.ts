@@ -778,3 +778,35 @@ test('55: a switch made inside onReport does not make that report stale', async 
   assert.deepEqual(seen, [77]);
   assert.equal((h.out.at(-1) as Extract<Message, { type: 4 }>).programUid, 2);
 });
+
+test('a synchronous transport delivering re-entrantly inside a callback keeps each report intact', async () => {
+  const ch = createChannel({ sync: true });
+  const seen: string[] = [];
+  const alg: Algorithm = {
+    name: 'sync',
+    datapathPrograms: () => ({ first: P1 }),
+    newFlow(dp) {
+      dp.setProgram('first');
+      return {
+        onReport(r) {
+          const before = r.acked;
+          if (before === 1) dp.setProgram('first', { gain: 2 }); // the peer answers with a report at once
+          seen.push(`${before}/${r.acked}`);
+        },
+      };
+    },
+  };
+  let answered = false;
+  ch.datapath.onMessage((b) => {
+    const m = decode(b);
+    if (m.type === MsgType.CHANGE_PROG && m.updates.length === 1 && !answered) {
+      answered = true;
+      ch.datapath.send(encodeMeasure(1, 1, [2, 0]), 'agent'); // delivered inside the agent's send
+    }
+  });
+  startAgent({ transport: ch.agent, algorithms: [alg], log: recordingLog() });
+  ch.datapath.send(encodeCreate(cinfo(1)), 'agent');
+  ch.datapath.send(encodeMeasure(1, 1, [1, 0]), 'agent');
+  await tick();
+  assert.deepEqual(seen, ['2/2', '1/1']);
+});
