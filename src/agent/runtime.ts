@@ -687,7 +687,10 @@ export function startAgent(opts: AgentOptions): Agent {
       if (closed) return;
       closed = true;
       for (const dp of datapaths.values()) {
-        for (const f of [...dp.flows.values()]) callClose(f, 'agent shutdown');
+        for (const f of [...dp.flows.values()]) {
+          log.debug(`flow ${f.sid} (${dp.address}) closed by the agent shutting down`);
+          callClose(f, 'agent shutdown');
+        }
       }
       await transport.close();
     },

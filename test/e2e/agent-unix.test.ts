@@ -18,9 +18,9 @@ async function agent(sock: string, alg = 'aimd', extra: string[] = ['--quiet']):
   return p;
 }
 
-/** Stop the agent with SIGINT: it must exit 0 and remove its socket file. */
-async function stop(p: Proc, sock: string): Promise<void> {
-  p.kill('SIGINT');
+/** Stop the agent with a signal: it must exit 0 and remove its socket file. */
+async function stop(p: Proc, sock: string, sig: NodeJS.Signals = 'SIGINT'): Promise<void> {
+  p.kill(sig);
   assert.equal(await exitOf(p), 0);
   assert.ok(p.out.some((l) => /^portus: stopped after \d+ reports/.test(l)));
   assert.ok(!existsSync(sock), 'socket file removed');
@@ -251,6 +251,30 @@ test('e2e unix: garbage datagrams injected on the agent socket change nothing', 
   } finally {
     await g.close();
     ag.kill('SIGKILL');
+    cleanup();
+  }
+});
+
+test('e2e unix: SIGTERM with live flows closes them (close hooks), the socket and its file', async () => {
+  const { dir, cleanup } = tempDir();
+  const A = join(dir, 'agent.sock');
+  const D = join(dir, 'dp.sock');
+  const ag = await agent(A);
+  const dp = datapath(A, D, ['--flows', '2', '--rate', '200', '--duration', '60']);
+  try {
+    await dp.waitFor(/"ev":"set_cwnd","sid":2/);
+    await stop(ag, A, 'SIGTERM');
+    for (const sid of [1, 2]) {
+      assert.ok(
+        ag.err.some((l) =>
+          new RegExp(`flow ${sid} \\(.*dp\\.sock\\) closed by the agent shutting down`).test(l),
+        ),
+      );
+    }
+  } finally {
+    dp.kill('SIGKILL');
+    ag.kill('SIGKILL');
+    await exitOf(dp);
     cleanup();
   }
 });
