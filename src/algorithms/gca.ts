@@ -124,11 +124,20 @@ class GcaFlowImpl implements Flow {
   private readonly initCwnd: number;
   private ssThresh: number;
   private rtt = 0;
+  /** Smoothed RTT over the reports' samples (µs, gain 1/8; 0 before the first sample). */
+  private srtt = 0;
   private inStartup = false;
   /** Packets still to be accounted for after a reduction (the "deficit"). */
   private deficit = 0;
   /** Agent-clock µs of the last reduction. */
   private lastReduction: number;
+  /**
+   * A loss episode is open: the last reduction (or timeout) has not yet been followed by a
+   * report whose newest delivered packet was sent after it (our stand-in for Linux's high_seq).
+   */
+  private inEpisode = false;
+  /** Agent-clock µs from which a packet counts as sent after the episode's reduction. */
+  private episodeSentAfter = 0;
   private readonly m: Measurements = { acked: 0, sacked: 0, loss: 0, wasTimeout: false, rtt: 0, inflight: 0 };
 
   constructor(gca: GcaAlgorithm, cfg: GcaConfig, reportProg: string, dp: DatapathHandle, info: DatapathInfo) {
@@ -170,15 +179,31 @@ class GcaFlowImpl implements Flow {
       this.inStartup = false;
     }
     this.rtt = m.rtt;
+    if (m.rtt > 0) this.srtt = this.srtt === 0 ? m.rtt : this.srtt + (m.rtt - this.srtt) / 8;
     if (m.wasTimeout) {
       this.handleTimeout();
       return;
     }
+    // Departure from generic-cong-avoid (docs/algorithms.md): this report closes the loss
+    // episode when the packet its RTT sample belongs to was sent after the reduction (plus a
+    // reordering allowance). Losses it carries still belong to the episode: under FIFO, that
+    // delivery is what exposes the last losses among the packets sent before the reduction.
+    const closesEpisode = this.inEpisode && m.rtt > 0 && this.dp.now() - m.rtt > this.episodeSentAfter;
     m.acked = this.slowStartIncrease(m.acked);
     this.alg.increase(m);
-    this.maybeReduceCwnd(m);
+    const reduced = this.maybeReduceCwnd(m);
+    if (closesEpisode && !reduced) this.inEpisode = false;
     if (this.deficit > 0) return; // window frozen during recovery
     this.updateCwnd();
+  }
+
+  /** Start a loss episode at the agent time `now` (a reduction or a timeout). */
+  private openEpisode(now: number): void {
+    this.inEpisode = true;
+    // Linux RACK declares a packet lost once one sent a reordering window (min RTT / 4) later is
+    // delivered; srtt / 4 is at least that, so every loss among the packets sent before the
+    // reduction shows up no later than the report that closes the episode.
+    this.episodeSentAfter = now + this.srtt / 4;
   }
 
   private updateCwnd(): void {
@@ -191,21 +216,34 @@ class GcaFlowImpl implements Flow {
     this.alg.reset();
     this.alg.setCwnd(this.initCwnd);
     this.deficit = 0;
+    this.openEpisode(this.dp.now());
     this.updateCwnd();
   }
 
-  private maybeReduceCwnd(m: Measurements): void {
+  /** Step 5 of the per-report processing; true when it reduced the window. */
+  private maybeReduceCwnd(m: Measurements): boolean {
+    let reduced = false;
     if (m.loss > 0 || m.sacked > 0) {
       const now = this.dp.now();
-      // deficit_timeout is in RTTs; compared in µs (the paper-era semantics, spec §2.7).
+      // deficit_timeout is in RTTs; compared in µs (the paper-era semantics, spec §2.7). As in
+      // the original it allows a new reduction, so it also ends the episode.
       if (this.cfg.deficitTimeout > 0 && now - this.lastReduction > this.rtt * this.cfg.deficitTimeout) {
         this.deficit = 0;
+        this.inEpisode = false;
       }
-      if ((m.loss > 0 && this.deficit === 0) || (m.acked > 0 && this.alg.currCwnd() === this.ssThresh)) {
+      // Departure: reductions happen only outside a loss episode (one per episode, as Linux's
+      // recovery up to high_seq), and the deficit belongs to the episode that produced it.
+      if (!this.inEpisode) this.deficit = 0;
+      if (
+        !this.inEpisode &&
+        ((m.loss > 0 && this.deficit === 0) || (m.acked > 0 && this.alg.currCwnd() === this.ssThresh))
+      ) {
         this.alg.reduction(m);
         this.lastReduction = now;
+        this.openEpisode(now);
         this.ssThresh = this.alg.currCwnd();
         this.updateCwnd();
+        reduced = true;
       }
       this.deficit += m.sacked + m.loss;
     } else if (m.acked < this.deficit) {
@@ -214,6 +252,7 @@ class GcaFlowImpl implements Flow {
     } else {
       this.deficit = 0;
     }
+    return reduced;
   }
 
   private slowStartIncrease(acked: number): number {
