@@ -14,9 +14,10 @@
  * - Senders keep a scoreboard per packet and a log per transmission. A transmission is lost
  *   when 3 later transmissions have been delivered (duplicate-ACK threshold) or when a packet
  *   sent more than minRTT/4 after it has been delivered (time based, RACK-like). Lost packets
- *   are retransmitted before new data. The retransmission timeout follows RFC 6298 (min 200 ms,
- *   initial 1 s, doubling backoff up to 60 s); on timeout every outstanding packet is marked lost
- *   and cwnd drops to 1 packet (as Linux does), then the congestion controller is told.
+ *   are retransmitted before new data. The retransmission timeout is Linux's: srtt + max(4·rttvar,
+ *   200 ms) (RFC 6298 would floor the sum instead), initial 1 s, doubling backoff up to 60 s; on
+ *   timeout every outstanding packet is marked lost and cwnd drops to 1 packet (as Linux does),
+ *   then the congestion controller is told.
  * - Sending is limited by cwnd (packets in flight < floor(cwnd / MSS), at least 1) and, when a
  *   rate is set, paced at that rate.
  *
@@ -974,8 +975,11 @@ export class Network {
       f.rttvar += ((err < 0 ? -err : err) - f.rttvar) / 4;
     }
     const minRto = this.cfg.minRtoUs ?? 200_000;
-    const r = f.srtt + 4 * f.rttvar;
-    f.rto = r < minRto ? minRto : r > 60e6 ? 60e6 : r;
+    // Linux (tcp_rtt_estimator / __tcp_set_rto): the minimum bounds the variance term, so
+    // RTO = srtt + max(4·rttvar, rto_min), not max(srtt + 4·rttvar, rto_min) as RFC 6298
+    const v = 4 * f.rttvar;
+    const r = f.srtt + (v < minRto ? minRto : v);
+    f.rto = r > 60e6 ? 60e6 : r;
   }
 
   private armRto(f: FlowState): void {
