@@ -2,6 +2,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadAlgorithmFile, parseParams, resolveAlgorithm } from '../../src/cli/run.ts';
 import { ErrorCodes, PortusError } from '../../src/errors.ts';
 import { createTestbed } from '../../src/testing/index.ts';
@@ -66,4 +71,59 @@ test('files without an algorithm, with several, or that do not load are clear er
       isCode(ErrorCodes.ALGORITHM)(e) && /several algorithms \(a, b\)/.test((e as Error).message),
   );
   await assert.rejects(loadAlgorithmFile(fx('missing.ts'), {}), isCode(ErrorCodes.ALGORITHM));
+});
+
+// Spawn `portus run FILE`, wait for its start line, stop it with SIGINT; resolves to its output.
+async function startAndStop(file: string, sock: string): Promise<string> {
+  const bin = fileURLToPath(new URL('../../bin/portus.js', import.meta.url));
+  const child = spawn(process.execPath, [bin, 'run', file, '--socket', sock, '--quiet'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const started = new Promise<void>((resolveStarted) => {
+    const onData = (d: Buffer): void => {
+      out += d.toString('utf8');
+      if (/running '/.test(out)) resolveStarted();
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+  });
+  const exited = once(child, 'exit');
+  await Promise.race([started, exited]);
+  child.kill('SIGINT');
+  await exited;
+  return out;
+}
+
+test('an algorithm file outside any package (no package.json, portus not installed) loads and runs', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'portus-alg-'));
+  try {
+    writeFileSync(
+      join(dir, 'classic.ts'),
+      `import { AlgBase, type Report } from 'portus';
+export default class Lone extends AlgBase {
+  static override algName = 'lone-classic';
+  override onCreate(): void {}
+  override onReport(_r: Report): void {}
+}
+`,
+    );
+    writeFileSync(
+      join(dir, 'object.ts'),
+      `import type { Algorithm } from 'portus';
+const alg: Algorithm = {
+  name: 'lone-object',
+  datapathPrograms: () => ({ p: '(def (Report (volatile a 0))) (when true (report))' }),
+  newFlow: () => ({ onReport() {} }),
+};
+export default alg;
+`,
+    );
+    const classic = await startAndStop(join(dir, 'classic.ts'), join(dir, 'a.sock'));
+    assert.match(classic, /running 'lone-classic'/, classic);
+    const object = await startAndStop(join(dir, 'object.ts'), join(dir, 'b.sock'));
+    assert.match(object, /running 'lone-object' .*programs 1=p/, object);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
