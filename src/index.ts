@@ -19,3 +19,25 @@ export type { GcaAlgorithm, GcaConfig, GcaFlow, Measurements, Params } from './a
 export { ErrorCodes, PortusError, CompileError, WireError, isPortusError, type ErrorCode } from './errors.ts';
 export { compile, disassemble, type Program, type Scope } from './lang/index.ts';
 export { openTransport, createChannel, type Transport } from './ipc/index.ts';
+export {
+  createDatapath,
+  zeroPrimitives,
+  Libccp,
+  type Datapath,
+  type DatapathConfig,
+  type Connection,
+  type FlowInfo,
+  type Primitives,
+} from './datapath/index.ts';
+export {
+  runSimulation,
+  runRealtime,
+  loadScenario,
+  resolveScenario,
+  writeOutputs,
+  formatTable,
+  type Scenario,
+  type SimResult,
+  type RunOptions,
+  type RealtimeOptions,
+} from './sim/index.ts';
