@@ -25,6 +25,7 @@
  * arrays that grow by doubling.
  * @module
  */
+import { zeroPrimitives, type Primitives } from '../datapath/index.ts';
 import { EventQueue } from './events.ts';
 import { createRng, type Rng } from './rng.ts';
 import type { Trace } from './trace.ts';
@@ -80,27 +81,10 @@ export interface NetworkConfig {
 }
 
 /**
- * The per-ACK measurements, with the same field names as the datapath's `Primitives`
- * (datapath-machine.md §1.3, filled as ccp-kernel does, algorithms.md §1).
+ * The per-ACK measurements: the datapath's own `Primitives` (datapath-machine.md §1.3), filled as
+ * ccp-kernel does (algorithms.md §1).
  */
-export interface SimPrimitives {
-  bytesAcked: number;
-  packetsAcked: number;
-  bytesMisordered: number;
-  packetsMisordered: number;
-  ecnBytes: number;
-  ecnPackets: number;
-  lostPktsSample: number;
-  bytesInFlight: number;
-  packetsInFlight: number;
-  sndCwnd: number;
-  bytesPending: number;
-  rttSampleUs: number;
-  rateOutgoing: number;
-  rateIncoming: number;
-  sndRate: number;
-  wasTimeout: boolean;
-}
+export type SimPrimitives = Primitives;
 
 /** Congestion-control hooks: called with the flow index; primitives are in `net.prims[flow]`. */
 export interface FlowHooks {
@@ -310,27 +294,6 @@ export class FlowState {
   }
 }
 
-function newPrims(): SimPrimitives {
-  return {
-    bytesAcked: 0,
-    packetsAcked: 0,
-    bytesMisordered: 0,
-    packetsMisordered: 0,
-    ecnBytes: 0,
-    ecnPackets: 0,
-    lostPktsSample: 0,
-    bytesInFlight: 0,
-    packetsInFlight: 0,
-    sndCwnd: 0,
-    bytesPending: 0,
-    rttSampleUs: 0,
-    rateOutgoing: 0,
-    rateIncoming: 0,
-    sndRate: 0,
-    wasTimeout: false,
-  };
-}
-
 /** Time series sampled every `sampleIntervalUs` (index k is time (k + 1) × interval). */
 export interface TimeSeries {
   /** Sample times in seconds. */
@@ -420,7 +383,7 @@ export class Network {
     this.rateBps = cfg.link.rateBps ?? 0;
     const initialRto = cfg.initialRtoUs ?? 1_000_000;
     this.flows = cfg.flows.map((f, i) => new FlowState(i, f, initialRto));
-    this.prims = cfg.flows.map(() => newPrims());
+    this.prims = cfg.flows.map(() => zeroPrimitives());
     const n = Math.max(0, Math.floor(cfg.durationUs / cfg.sampleIntervalUs + 1e-9));
     const per = (): Float64Array[] => cfg.flows.map(() => new Float64Array(n));
     this.series = {
