@@ -24,6 +24,15 @@ import {
   type Instr,
 } from './harness.ts';
 import type { Connection } from '../../src/datapath/index.ts';
+import {
+  CHANGE_0,
+  CHANGE_1,
+  CREATE_TEST,
+  INSTALL_12_6,
+  READY_AA,
+  READY_KERNEL,
+  UPDATE_2,
+} from '../fixtures/spec-vectors.ts';
 
 const TWO64 = 1n << 64n;
 
@@ -50,11 +59,11 @@ const regs = (h: Harness, c: Connection) => h.dp.registers(c);
 test('[A.1][A.2][A.3][B.16][H.78] init emits READY: type 5, Len 12, sid 0, id (LE, no padding)', () => {
   const h = harness({ id: 0xaa });
   assert.equal(h.dp.init(), 0);
-  assert.deepEqual(h.take(), [hex('05 00 0c 00 00 00 00 00 aa 00 00 00')]);
+  assert.deepEqual(h.take(), [hex(READY_AA)]);
   assert.deepEqual(decode(h.sent[0]!), { type: 5, sid: 0, id: 0xaa });
   const k = harness();
   k.dp.init();
-  assert.deepEqual(k.take(), [hex('05 00 0c 00 00 00 00 00 00 00 00 00')], 'ccp-kernel: id 0');
+  assert.deepEqual(k.take(), [hex(READY_KERNEL)], 'ccp-kernel: id 0');
 });
 
 test('[B.17] CREATE of wire-protocol §12.2 (libccp unit test and ccp-kernel example) byte for byte', () => {
@@ -63,11 +72,7 @@ test('[B.17] CREATE of wire-protocol §12.2 (libccp unit test and ccp-kernel exa
   h.take();
   h.start({ initCwnd: 100, mss: 10, srcIp: 1, srcPort: 2, dstIp: 3, dstPort: 4, congAlg: 'my-cool-alg' });
   const [m] = h.take();
-  const expected = Buffer.alloc(96);
-  hex('00 00 60 00 01 00 00 00 64 00 00 00 0a 00 00 00 01 00 00 00 02 00 00 00 03 00 00 00 04 00 00 00').copy(
-    expected,
-  );
-  Buffer.from('my-cool-alg').copy(expected, 32);
+  const expected = hex(CREATE_TEST);
   assert.deepEqual(m, expected);
   const d = decode(m!);
   assert.equal(d.type, 0);
@@ -113,11 +118,7 @@ test('[B.21] report fields are sent as exact u64 (2^64-1 and values above 2^53)'
 test('[A.4][A.5][A.6][A.7] the 84-byte INSTALL of wire-protocol §12.6 is accepted; Report.foo = 4, no report', () => {
   const h = harness();
   h.dp.init();
-  const bytes = hex(`02 00 54 00 01 00 00 00 07 00 00 00 01 00 00 00 03 00 00 00
-    01 00 00 00 01 00 00 00 02 00 00 00 01 00 00 00
-    02 05 00 00 00 00 05 00 00 00 00 01 00 00 00 00
-    01 02 00 00 00 00 02 00 00 00 00 01 01 00 00 00
-    01 05 00 00 00 00 05 00 00 00 00 01 04 00 00 00`);
+  const bytes = hex(INSTALL_12_6);
   assert.equal(h.dp.receive(bytes), 0);
   const c = h.start();
   assert.equal(h.dp.receive(changeProg(1, 7)), 0);
@@ -129,9 +130,7 @@ test('[A.4][A.5][A.6][A.7] the 84-byte INSTALL of wire-protocol §12.6 is accept
 
 test('[A.8][A.9][H.89] UPDATE_FIELDS Cwnd<-42, Rate<-10 (§12.4 bytes): applied at the next invoke, set_cwnd twice', () => {
   const { h, c } = running(when(1, [bind(R.T, 0, R.IMM, 0)]));
-  const msg = hex(
-    '03 00 26 00 01 00 00 00 02 00 00 00 02 04 00 00 00 2a 00 00 00 00 00 00 00 02 05 00 00 00 0a 00 00 00 00 00 00 00',
-  );
+  const msg = hex(UPDATE_2);
   assert.equal(h.dp.receive(msg), 0);
   assert.equal(h.cwnd.length, 0, 'nothing on receipt');
   assert.equal(h.rate.length, 0);
@@ -158,13 +157,13 @@ test('[A.11][A.12][H.86] CHANGE_PROG vectors of §12.5: +8 while uid 7 is not in
   const h = harness();
   h.dp.init();
   h.start();
-  const v = hex('04 00 1d 00 01 00 00 00 07 00 00 00 01 00 00 00 02 04 00 00 00 2a 00 00 00 00 00 00 00');
+  const v = hex(CHANGE_1);
   assert.equal(h.dp.receive(v), 8);
-  assert.equal(h.dp.receive(hex('04 00 10 00 01 00 00 00 01 00 00 00 00 00 00 00')), 8);
+  assert.equal(h.dp.receive(hex(CHANGE_0)), 8);
   assert.equal(h.dp.receive(when(7, [bind(R.T, 0, R.IMM, 0)])), 0);
   assert.equal(h.dp.receive(v), 0);
   assert.equal(h.dp.receive(when(1, [bind(R.T, 0, R.IMM, 0)])), 0);
-  assert.equal(h.dp.receive(hex('04 00 10 00 01 00 00 00 01 00 00 00 00 00 00 00')), 0);
+  assert.equal(h.dp.receive(hex(CHANGE_0)), 0);
 });
 
 test('[A.13] a u64 update value of 2^40 reaches the control register exactly', () => {

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { changeProg, harness as baseHarness, hex, measure, updateFields } from './harness.ts';
 import { EXAMPLE_A, EXAMPLE_B, EXAMPLE_C } from './spec-examples.ts';
+import { MEASURE_3, UPDATE_CONTROL } from '../fixtures/spec-vectors.ts';
 
 for (const engine of ['compiled', 'interpreted'] as const) {
   const harness = () => baseHarness({ engine });
@@ -40,12 +41,7 @@ for (const engine of ['compiled', 'interpreted'] as const) {
         assert.deepEqual(measure(msgs[0]!), { sid: 1, uid: 1, fields: report });
         if (t === 60) {
           // wire-protocol §12.3: the 40-byte MEASURE produced by this run
-          assert.deepEqual(
-            msgs[0],
-            hex(
-              '01 00 28 00 01 00 00 00 01 00 00 00 03 00 00 00 28 00 00 00 00 00 00 00 a0 0f 00 00 00 00 00 00 28 00 00 00 00 00 00 00',
-            ),
-          );
+          assert.deepEqual(msgs[0], hex(MEASURE_3));
         }
       }
     }
@@ -85,7 +81,7 @@ for (const engine of ['compiled', 'interpreted'] as const) {
     assert.equal(h.cwnd.length, 0, 'aborted invocation calls no set_cwnd');
     assert.equal(h.take().length, 0);
     const upd = updateFields(1, [[0, 0, 15000]]);
-    assert.deepEqual(upd, hex('03 00 19 00 01 00 00 00 01 00 00 00 00 00 00 00 00 98 3a 00 00 00 00 00 00'));
+    assert.deepEqual(upd, hex(UPDATE_CONTROL));
     assert.equal(h.dp.receive(upd), 0);
     assert.equal(step(180000, 14480), 0);
     assert.deepEqual(

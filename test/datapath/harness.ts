@@ -12,10 +12,8 @@ import {
   type Primitives,
 } from '../../src/datapath/index.ts';
 
-/** Bytes from a hex string with arbitrary whitespace. */
-export function hex(s: string): Buffer {
-  return Buffer.from(s.replace(/[^0-9a-fA-F]/g, ''), 'hex');
-}
+/** Bytes from a hex string with arbitrary whitespace (the shared helper of the spec-vector fixture). */
+export { hex } from '../fixtures/spec-vectors.ts';
 
 export interface Call {
   sid: number;
