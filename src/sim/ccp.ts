@@ -16,7 +16,7 @@ import { getAlgorithm } from '../algorithms/index.ts';
 import { createDatapath, type Connection, type Datapath } from '../datapath/index.ts';
 import { ErrorCodes, PortusError } from '../errors.ts';
 import { createChannel, openUnix } from '../ipc/index.ts';
-import type { Transport } from '../ipc/types.ts';
+import type { Transport } from '../ipc/index.ts';
 import type { Network } from './network.ts';
 import type { ResolvedFlow } from './scenario.ts';
 
