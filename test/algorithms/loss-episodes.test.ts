@@ -23,6 +23,18 @@ function reductions(st: ReturnType<typeof steps>, from: number): number[] {
   return out;
 }
 
+/** A testbed running `alg` whose one flow has slow-started to ssthresh = `packets` × MSS. */
+async function grownTo(alg: 'reno' | 'cubic', packets: number) {
+  const tb = await createTestbed({
+    algorithm: getAlgorithm(alg, { ss_thresh: String(packets * MSS) }),
+    mss: MSS,
+    rttUs: RTT,
+  });
+  const f = await tb.startFlow();
+  for (let i = 0; i < 20 && f.cwnd < packets * MSS; i++) await f.rtts(1);
+  return { tb, f };
+}
+
 test('cubic: partial ACKs with SACKs and losses inside one episode do not cut again', async () => {
   const tb = await createTestbed({
     algorithm: getAlgorithm('cubic', { ss_thresh: String(100 * MSS) }),
@@ -57,13 +69,7 @@ test('cubic: partial ACKs with SACKs and losses inside one episode do not cut ag
 });
 
 test('cubic: losses that persist cut once per episode, episodes at least one RTT apart', async () => {
-  const tb = await createTestbed({
-    algorithm: getAlgorithm('cubic', { ss_thresh: String(200 * MSS) }),
-    mss: MSS,
-    rttUs: RTT,
-  });
-  const f = await tb.startFlow();
-  for (let i = 0; i < 20 && f.cwnd < 200 * MSS; i++) await f.rtts(1);
+  const { tb, f } = await grownTo('cubic', 200);
   assert.equal(f.cwnd, 200 * MSS);
   const t0 = tb.now();
   // 60 ms (6 RTTs) of ACKs that each ack, SACK and lose a packet, one per ms
@@ -91,13 +97,7 @@ test('cubic: losses that persist cut once per episode, episodes at least one RTT
 });
 
 test('reno: a window still too large after halving is halved again one episode later (not frozen)', async () => {
-  const tb = await createTestbed({
-    algorithm: getAlgorithm('reno', { ss_thresh: String(400 * MSS) }),
-    mss: MSS,
-    rttUs: RTT,
-  });
-  const f = await tb.startFlow();
-  for (let i = 0; i < 20 && f.cwnd < 400 * MSS; i++) await f.rtts(1);
+  const { tb, f } = await grownTo('reno', 400);
   assert.ok(f.cwnd >= 400 * MSS && f.cwnd < 401 * MSS);
   const start = f.cwnd;
   const t0 = tb.now();
