@@ -18,6 +18,7 @@ import {
 } from '../agent/index.ts';
 import { algorithmNames, getAlgorithm } from '../algorithms/index.ts';
 import { ErrorCodes, PortusError } from '../errors.ts';
+import { importUserModule } from './user-module.ts';
 
 /** Options of the `run` command. */
 export interface RunOptions {
@@ -82,7 +83,7 @@ export async function loadAlgorithmFile(file: string, params: Record<string, str
   const url = pathToFileURL(resolve(file)).href;
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(url)) as Record<string, unknown>;
+    mod = await importUserModule(url);
   } catch (e) {
     throw new PortusError(ErrorCodes.ALGORITHM, `cannot load ${file}: ${(e as Error).message}`, { cause: e });
   }
