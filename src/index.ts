@@ -41,3 +41,41 @@ export {
   type RunOptions,
   type RealtimeOptions,
 } from './sim/index.ts';
+// Types that the exports above take or return, so that users can name them (and the API reference
+// documents them), plus the transports that openTransport opens.
+export type { SourcePos } from './errors.ts';
+export type { CompileOptions, ScopeVariable, UpdateTarget } from './lang/index.ts';
+export {
+  openUnix,
+  openNetlink,
+  openCharDevice,
+  type ChannelOptions,
+  type Address,
+  type ChannelPair,
+  type CharDeviceOptions,
+  type NetlinkOptions,
+  type ReceiveHandler,
+  type TransportKind,
+  type TransportOptions,
+  type UnixOptions,
+} from './ipc/index.ts';
+export type { LogLevel as DatapathLogLevel, ProgramSlot, RegisterSnapshot } from './datapath/index.ts';
+export type {
+  AlgorithmSummary,
+  FlowConfig,
+  FlowHooks,
+  FlowState,
+  FlowSummary,
+  LinkConfig,
+  LiveStatus,
+  Network,
+  NetworkConfig,
+  Percentiles,
+  ResolvedFlow,
+  ResolvedScenario,
+  SampleBuffer,
+  ScenarioFlow,
+  Summary,
+  TimeSeries,
+  Trace,
+} from './sim/index.ts';
