@@ -5,7 +5,7 @@
  * @module
  */
 import type { CreateMsg } from '../wire/index.ts';
-import { errText, type AgentCore } from './core.ts';
+import { errText, firstLine, type AgentCore } from './core.ts';
 import { FlowState, type DatapathState } from './flow.ts';
 import type { DatapathInfo } from './types.ts';
 
@@ -52,6 +52,11 @@ export class DatapathTable {
     } else {
       log.info(`datapath ${address} registered (${why})`);
     }
+    const obs = this.core.observers;
+    if (obs.active) {
+      const detail = old ? `restarted (${why}); forgot ${old.flows.size} flow(s)` : `registered (${why})`;
+      obs.emit({ kind: 'datapath', time: this.core.clock(), address, detail });
+    }
     const dp: DatapathState = { address, flows: new Map(), installed: new Set() };
     this.map.set(address, dp);
     // INSTALL in ascending uid order starting at uid 1 (uid 1 wipes the datapath's table). With no
@@ -90,6 +95,10 @@ export class DatapathTable {
     const f = new FlowState(this.core, dp, info, alg);
     dp.flows.set(m.sid, f);
     this.flowCount++;
+    if (this.core.observers.active) {
+      const time = this.core.clock();
+      this.core.observers.emit({ kind: 'flow-create', time, address, sid: m.sid, algorithm: alg.alg.name });
+    }
     const outer = updates.enter();
     try {
       f.user = alg.alg.newFlow(f, info);
@@ -97,6 +106,7 @@ export class DatapathTable {
     } catch (e) {
       stats.errors++;
       log.error(`flow ${m.sid} (${address}): creating the flow (${alg.alg.name}) threw: ${errText(e)}`);
+      this.algorithmError(f, `newFlow threw: ${firstLine(e)}`);
     } finally {
       updates.leave(outer);
     }
@@ -112,6 +122,10 @@ export class DatapathTable {
   /** Forget a flow and run its algorithm's close hook (errors are logged and counted). */
   closeFlow(f: FlowState, why: string): void {
     this.dropFlow(f);
+    if (this.core.observers.active) {
+      const time = this.core.clock();
+      this.core.observers.emit({ kind: 'flow-close', time, address: f.dp.address, sid: f.sid, detail: why });
+    }
     const u = f.user;
     f.user = null;
     if (u === null || typeof u.close !== 'function') return;
@@ -122,9 +136,17 @@ export class DatapathTable {
     } catch (e) {
       stats.errors++;
       log.error(`flow ${f.sid} (${f.dp.address}): close() threw (${why}): ${errText(e)}`);
+      this.algorithmError(f, `close() threw: ${firstLine(e)}`);
     } finally {
       updates.leave(outer);
     }
+  }
+
+  /** Tell observers that the flow's algorithm threw. */
+  algorithmError(f: FlowState, detail: string): void {
+    const obs = this.core.observers;
+    if (obs.active)
+      obs.emit({ kind: 'error', time: this.core.clock(), address: f.dp.address, sid: f.sid, detail });
   }
 
   /** Close every flow of every datapath, running close hooks (agent shutdown). */
