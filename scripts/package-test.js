@@ -46,6 +46,8 @@ const ALLOWED = [
   /^bin\/portus\.js$/,
   /^dist\/.+\.(js|d\.ts|js\.map|mjs)$/,
   /^docs\/[^/]+\.md$/,
+  /^docs\/img\/[^/]+\.(png|svg)$/,
+  /^assets\/dashboard\/[^/]+\.(js|css)$/,
   /^examples\/(?!run-all\.ts$)[^/]+\.ts$/,
   /^examples\/(programs|scenarios)\/[^/]+\.(ccp|json)$/,
   /^examples\/scenarios\/traces\/[^/]+\.trace$/,

@@ -79,3 +79,4 @@ export type {
   TimeSeries,
   Trace,
 } from './sim/index.ts';
+export { startDashboard, type Dashboard, type DashboardOptions } from './dashboard/index.ts';
