@@ -10,6 +10,7 @@ import { constAlg } from './const.ts';
 import { cubic } from './cubic.ts';
 import { reno } from './reno.ts';
 import { bbr } from './bbr.ts';
+import { copa } from './copa.ts';
 import { dctcp } from './dctcp.ts';
 import { vegas } from './vegas.ts';
 import type { Params } from './params.ts';
@@ -30,6 +31,7 @@ export {
 } from './gca.ts';
 export type { Params } from './params.ts';
 export { bbr, BbrFlow, bbrConfig, BBR_PARAMS, type BbrConfig, type BbrMode } from './bbr.ts';
+export { copa, CopaFlow, copaConfig, COPA_PARAMS, type CopaConfig, type CopaDeltaMode } from './copa.ts';
 export { vegas, VegasFlow, vegasConfig, VEGAS_PARAMS, type VegasConfig } from './vegas.ts';
 export { dctcp, DctcpFlow, dctcpConfig, DCTCP_PARAMS, type DctcpConfig } from './dctcp.ts';
 
@@ -39,6 +41,7 @@ const FACTORIES: Record<string, (p: Params) => Algorithm> = {
   reno,
   cubic,
   bbr,
+  copa,
   vegas,
   dctcp,
 };
