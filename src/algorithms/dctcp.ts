@@ -67,6 +67,7 @@ export class DctcpFlow implements Flow {
   readonly cuts = { ecn: 0, loss: 0 };
   private srtt = 0;
   private lastCut = -Infinity;
+  private inEpisode = false;
   /** Sums over the current observation window (a loss report does not close it). */
   private winAcked = 0;
   private winEcn = 0;
@@ -94,6 +95,7 @@ export class DctcpFlow implements Flow {
       this.ssthresh = Math.max(this.cwnd / 2, 2 * mss);
       this.cwnd = this.initCwnd;
       this.lastCut = now;
+      this.inEpisode = true;
       this.winAcked = 0;
       this.winEcn = 0;
       if (this.cfg.clampAlphaOnLoss) this.alpha = 1;
@@ -103,14 +105,19 @@ export class DctcpFlow implements Flow {
     this.winAcked += r.acked;
     this.winEcn += r.ecn;
     const urgent = r.loss > 0;
-    // a reduction at most once per window (about one RTT)
-    const mayCut = now - this.lastCut > this.srtt;
+    // At most one reduction per window, as generic-cong-avoid's loss episodes: a reduction opens
+    // an episode, and the first report whose RTT sample belongs to a packet sent after it (plus
+    // srtt/4 for reordering) closes it; the marks and losses that report carries still belong
+    // to the episode.
+    const mayCut = !this.inEpisode;
+    if (this.inEpisode && r.rtt > 0 && now - r.rtt > this.lastCut + this.srtt / 4) this.inEpisode = false;
     if (urgent) {
       if (this.cfg.clampAlphaOnLoss) this.alpha = 1;
       if (mayCut) {
         this.cwnd = Math.max(this.cwnd / 2, 2 * mss);
         this.ssthresh = this.cwnd;
         this.lastCut = now;
+        this.inEpisode = true;
         this.cuts.loss++;
       }
       this.push();
@@ -127,6 +134,7 @@ export class DctcpFlow implements Flow {
         this.cwnd = Math.max(this.cwnd * (1 - this.alpha / 2), 2 * mss);
         this.ssthresh = this.cwnd;
         this.lastCut = now;
+        this.inEpisode = true;
         this.cuts.ecn++;
       }
     } else if (this.cwnd < this.ssthresh) {

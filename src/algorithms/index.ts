@@ -12,6 +12,7 @@ import { reno } from './reno.ts';
 import { bbr } from './bbr.ts';
 import { copa } from './copa.ts';
 import { dctcp } from './dctcp.ts';
+import { nimbus } from './nimbus.ts';
 import { vegas } from './vegas.ts';
 import type { Params } from './params.ts';
 
@@ -33,6 +34,16 @@ export type { Params } from './params.ts';
 export { bbr, BbrFlow, bbrConfig, BBR_PARAMS, type BbrConfig, type BbrMode } from './bbr.ts';
 export { copa, CopaFlow, copaConfig, COPA_PARAMS, type CopaConfig, type CopaDeltaMode } from './copa.ts';
 export { vegas, VegasFlow, vegasConfig, VEGAS_PARAMS, type VegasConfig } from './vegas.ts';
+export {
+  nimbus,
+  NimbusFlow,
+  nimbusConfig,
+  elasticity,
+  NIMBUS_PARAMS,
+  type NimbusConfig,
+  type NimbusHooks,
+  type NimbusMode,
+} from './nimbus.ts';
 export { dctcp, DctcpFlow, dctcpConfig, DCTCP_PARAMS, type DctcpConfig } from './dctcp.ts';
 
 const FACTORIES: Record<string, (p: Params) => Algorithm> = {
@@ -43,6 +54,7 @@ const FACTORIES: Record<string, (p: Params) => Algorithm> = {
   bbr,
   copa,
   vegas,
+  nimbus: (p) => nimbus(p),
   dctcp,
 };
 

@@ -82,6 +82,7 @@ export class VegasFlow implements Flow {
   /** Packets this flow keeps queued, as last estimated. */
   inQueue = 0;
   private lastCut = -Infinity;
+  private inEpisode = false;
   private readonly mss: number;
   private readonly initCwnd: number;
 
@@ -105,6 +106,7 @@ export class VegasFlow implements Flow {
       this.ssthresh = this.cfg.slowStart ? Math.max(this.cwnd / 2, 2 * mss) : 0;
       this.cwnd = this.initCwnd;
       this.lastCut = now;
+      this.inEpisode = true;
       this.push();
       return;
     }
@@ -113,12 +115,17 @@ export class VegasFlow implements Flow {
     const rtt = sample;
     if (r.minrtt > 0 && r.minrtt < NO_SAMPLE && r.minrtt < this.baseRtt) this.baseRtt = r.minrtt;
     if (rtt < this.baseRtt) this.baseRtt = rtt;
+    // loss episodes as generic-cong-avoid's: a reduction opens one, the first report whose last
+    // RTT sample is of a packet sent after the reduction closes it (its losses still belong to it)
+    const mayCut = !this.inEpisode;
+    if (this.inEpisode && r.rtt > 0 && now - r.rtt > this.lastCut) this.inEpisode = false;
     if (r.loss > 0) {
-      // as Reno: halve once per RTT
-      if (now - this.lastCut > rtt) {
+      // as Reno: halve once per loss episode
+      if (mayCut) {
         this.cwnd = Math.max(this.cwnd / 2, 2 * mss);
         this.ssthresh = this.cwnd;
         this.lastCut = now;
+        this.inEpisode = true;
         this.push();
       }
       return;
