@@ -6,11 +6,12 @@
  * default mode, a TCP-cooperative mode (AIMD on 1/δ) and a loss mode. Pacing at 2 × cwnd / RTT_min.
  * Defects of the original fixed here (spec §4.8, docs/algorithms.md): the RTT_min window really
  * expires (max(10 s, 30 × srtt)), an expired base RTT is pushed to the program under its real name
- * (`basertt`), the MSS is the datapath's, and the loss rate counts packets against packets.
+ * (`basertt`), the MSS is the datapath's, and the loss rate counts packets against packets; and (found
+ * here) slow start ends at half the window, and TCP detection ignores Copa's own overshoot.
  * @module
  */
 import type { Algorithm, DatapathHandle, DatapathInfo, Flow, Report } from '../agent/index.ts';
-import { checkParams, choiceParam, rangeParam, type Params } from './params.ts';
+import { boolParam, checkParams, choiceParam, rangeParam, type Params } from './params.ts';
 
 /** The program: folded per ACK, reported on loss/timeout, else every basertt/2. */
 export const COPA_PROG = `(def
@@ -55,10 +56,12 @@ export interface CopaConfig {
   initCwnd: number;
   /** δ mode: auto (the original's), or always default [mode, default auto]. */
   mode: 'auto' | 'default';
+  /** Ignore the queue of Copa's own overshoot in TCP detection [self_drain_guard, default true]. */
+  selfDrainGuard: boolean;
 }
 
 /** Parameter names `copa` accepts. */
-export const COPA_PARAMS = ['default_delta', 'init_cwnd', 'mode'] as const;
+export const COPA_PARAMS = ['default_delta', 'init_cwnd', 'mode', 'self_drain_guard'] as const;
 
 /** Parse Copa parameters. */
 export function copaConfig(params: Params): CopaConfig {
@@ -67,6 +70,8 @@ export function copaConfig(params: Params): CopaConfig {
     defaultDelta: rangeParam('copa', params, 'default_delta', 0.5, 0, 1, true),
     initCwnd: rangeParam('copa', params, 'init_cwnd', 0, 0, 2 ** 32),
     mode: choiceParam('copa', params, 'mode', ['auto', 'default'] as const, 'auto'),
+    selfDrainGuard:
+      params.self_drain_guard === undefined ? true : boolParam('copa', params, 'self_drain_guard'),
   };
 }
 
@@ -108,6 +113,8 @@ export class CopaFlow implements Flow {
   private cycleAcked = 0;
   private prevLossRate = 0;
   private lastLossDelta = -Infinity;
+  /** Agent time of the last report at which Copa was draining its own overshoot. */
+  private lastSelfDrain = -Infinity;
 
   constructor(
     private readonly dp: DatapathHandle,
@@ -176,6 +183,7 @@ export class CopaFlow implements Flow {
     }
     const prevSign = Math.sign(this.prevCount);
     if (this.velocity > 1 && prevSign !== 0 && dir !== prevSign) this.velocity = 1;
+    if (!increase && (this.velocity > 1 || this.slowStart)) this.lastSelfDrain = now;
     this.curCount += dir;
     if (!this.slowStart && now - this.periodStart >= 2 * rtt) {
       if (prevSign !== 0 && prevSign === Math.sign(this.curCount) && now - this.dirSince > 3 * rtt) {
@@ -267,6 +275,10 @@ export class CopaFlow implements Flow {
   /** The queue never drained over the last 10 srtt: min RTT there above base + (max − base)/10 + 100 µs. */
   private tcpDetected(now: number): boolean {
     const from = now - 10 * this.srtt;
+    // Departure: a queue Copa is still draining after its own overshoot (slow-start exit, or a
+    // decrease at velocity > 1) is not a competitor's; the original counted it, and its
+    // TCP-mode δ' then cut several times too deep (docs/algorithms.md).
+    if (this.cfg.selfDrainGuard && this.lastSelfDrain > from) return false;
     let lo = Infinity;
     let hi = 0;
     for (let i = this.rttT.length - 1; i >= 0 && this.rttT[i]! >= from; i--) {

@@ -29,3 +29,15 @@ test('copa: two flows share fairly with a short queue', async () => {
   const q = meanQueuePkts(r, 7.5);
   assert.ok(q < 2 * 2.5 * 2, `mean queue ${q.toFixed(2)} packets (two flows, δ = 0.5)`);
 });
+
+test('copa: at 50 ms (BDP 200 packets) a lone flow still keeps ~1/δ packets; against Cubic it competes', async () => {
+  const sc = { ...SC, rtt: '50ms', duration: '20s', sampleInterval: '10ms' };
+  const r = await simulate({ ...sc, flows: [{ alg: 'copa' }] });
+  const q = meanQueuePkts(r, 10);
+  assert.ok(q >= 1.5 && q <= 5, `mean queue ${q.toFixed(2)} packets (1/δ = 2)`);
+  assert.ok(r.summary.utilisation > 0.95, `utilisation ${r.summary.utilisation}`);
+  // TCP-cooperative mode: a buffer-filling Cubic flow does not starve it
+  const c = await simulate({ ...sc, flows: [{ alg: 'copa' }, { alg: 'cubic', start: '5s' }] });
+  const [copa, cubic] = c.summary.flows.map((f) => f.throughputBps);
+  assert.ok(copa! > 0.6 * cubic!, `copa ${copa! / 1e6} vs cubic ${cubic! / 1e6} Mbit/s`);
+});

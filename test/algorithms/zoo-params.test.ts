@@ -20,7 +20,7 @@ test('zoo: every algorithm is a built-in and is exported from the package', () =
 test('zoo: parameters are typed and validated', () => {
   const good: Record<string, Record<string, string>> = {
     bbr: { probe_rtt_interval: '5', startup: 'false', bw_window_rtts: '0' },
-    copa: { default_delta: '0.1', init_cwnd: '15000', mode: 'default' },
+    copa: { default_delta: '0.1', init_cwnd: '15000', mode: 'default', self_drain_guard: 'false' },
     vegas: { alpha: '3', beta: '6', gamma: '2', slow_start: 'false', last_rtt: 'true' },
     nimbus: {
       use_switching: 'true',
