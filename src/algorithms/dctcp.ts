@@ -10,14 +10,22 @@
 import type { Algorithm, DatapathHandle, DatapathInfo, Flow, Report } from '../agent/index.ts';
 import { boolParam, checkParams, rangeParam, type Params } from './params.ts';
 
-/** The program: acked and ECN-echoed bytes, losses; reported per RTT, or at once on loss/timeout. */
-export const DCTCP_PROG = `(def (Report
-    (volatile acked 0)
-    (volatile ecn 0)
-    (volatile loss 0)
-    (volatile timeout false)
-    (volatile rtt 0)
-))
+/**
+ * The program: acked and ECN-echoed bytes, losses; reported per RTT (the window: `early` false),
+ * at once on loss/timeout, and at once on the window's first ECN echo (`early` true, so the
+ * window is cut at the first mark, as Linux enters CWR on the first ECE).
+ */
+export const DCTCP_PROG = `(def
+    (Report
+        (volatile acked 0)
+        (volatile ecn 0)
+        (volatile loss 0)
+        (volatile timeout false)
+        (volatile rtt 0)
+        (volatile early 0)
+    )
+    (markSeen 0)
+)
 (when true
     (:= Report.acked (+ Report.acked Ack.bytes_acked))
     (:= Report.ecn (+ Report.ecn Ack.ecn_bytes))
@@ -30,7 +38,13 @@ export const DCTCP_PROG = `(def (Report
     (report)
     (:= Micros 0)
 )
+(when (&& (> Report.ecn 0) (== markSeen 0))
+    (:= markSeen 1)
+    (:= Report.early 1)
+    (report)
+)
 (when (> Micros Flow.rtt_sample_us)
+    (:= markSeen 0)
     (report)
     (:= Micros 0)
 )`;
@@ -104,13 +118,26 @@ export class DctcpFlow implements Flow {
     }
     this.winAcked += r.acked;
     this.winEcn += r.ecn;
-    const urgent = r.loss > 0;
     // At most one reduction per window, as generic-cong-avoid's loss episodes: a reduction opens
     // an episode, and the first report whose RTT sample belongs to a packet sent after it (plus
     // srtt/4 for reordering) closes it; the marks and losses that report carries still belong
     // to the episode.
     const mayCut = !this.inEpisode;
     if (this.inEpisode && r.rtt > 0 && now - r.rtt > this.lastCut + this.srtt / 4) this.inEpisode = false;
+    if (r.early === 1 && r.loss === 0) {
+      // the window's first ECN echo: cut now with the current α (Linux: CWR on the first ECE);
+      // α itself is updated at the end of the window
+      if (mayCut) {
+        this.cwnd = Math.max(this.cwnd * (1 - this.alpha / 2), 2 * mss);
+        this.ssthresh = this.cwnd;
+        this.lastCut = now;
+        this.inEpisode = true;
+        this.cuts.ecn++;
+        this.push();
+      }
+      return;
+    }
+    const urgent = r.loss > 0;
     if (urgent) {
       if (this.cfg.clampAlphaOnLoss) this.alpha = 1;
       if (mayCut) {
