@@ -8,6 +8,7 @@
  * @module
  */
 import type { Algorithm, DatapathHandle, DatapathInfo, Flow, Report } from '../agent/index.ts';
+import { CubicFlow } from './cubic.ts';
 import { boolParam, checkParams, choiceParam, rangeParam, type Params } from './params.ts';
 
 /** The program: acked bytes, the latest RTT, send and receive rates, losses; every 5 ms. */
@@ -61,8 +62,10 @@ export interface NimbusConfig {
   uest: number;
   /** Mode at start [flow_mode: XTCP or Delay, default XTCP]. */
   flowMode: NimbusMode;
-  /** Delay rule [delay_mode: Nimbus or Vegas, default Nimbus]. */
-  delayMode: 'Nimbus' | 'Vegas';
+  /** Delay rule [delay_mode: Nimbus, Copa or Vegas, default Nimbus]. */
+  delayMode: 'Nimbus' | 'Copa' | 'Vegas';
+  /** TCP-competitive rule [loss_mode: MulTCP or Cubic, default MulTCP]. */
+  lossMode: 'MulTCP' | 'Cubic';
   /** Emulated Reno flows of MulTCP [xtcp_flows, default 2]. */
   xtcpFlows: number;
 }
@@ -86,7 +89,6 @@ export const NIMBUS_PARAMS = [
 export function nimbusConfig(params: Params): NimbusConfig {
   const a = 'nimbus';
   checkParams(a, params, NIMBUS_PARAMS);
-  choiceParam(a, params, 'loss_mode', ['MulTCP'] as const, 'MulTCP');
   return {
     useSwitching: boolParam(a, params, 'use_switching'),
     bwEstMode: boolParam(a, params, 'bw_est_mode'),
@@ -97,7 +99,8 @@ export function nimbusConfig(params: Params): NimbusConfig {
     uest: rangeParam(a, params, 'uest', 12_000_000, 0, 1e12, true),
     flowMode:
       choiceParam(a, params, 'flow_mode', ['XTCP', 'Delay'] as const, 'XTCP') === 'XTCP' ? 'xtcp' : 'delay',
-    delayMode: choiceParam(a, params, 'delay_mode', ['Nimbus', 'Vegas'] as const, 'Nimbus'),
+    delayMode: choiceParam(a, params, 'delay_mode', ['Nimbus', 'Copa', 'Vegas'] as const, 'Nimbus'),
+    lossMode: choiceParam(a, params, 'loss_mode', ['MulTCP', 'Cubic'] as const, 'MulTCP'),
     xtcpFlows: Math.round(rangeParam(a, params, 'xtcp_flows', 2, 1, 64)),
   };
 }
@@ -145,6 +148,14 @@ export class NimbusFlow implements Flow {
   private readonly vSsthresh: number[];
   private readonly vLastDrop: number[];
   private rng: number;
+  // Cubic XTCP rule
+  private readonly cubic: CubicFlow;
+  private lastCubicDrop = -Infinity;
+  // Copa-like delay rule
+  private copaCwnd = 0;
+  private copaV = 1;
+  private copaDir = 0;
+  private copaDirSince = 0;
 
   constructor(
     private readonly dp: DatapathHandle,
@@ -163,6 +174,7 @@ export class NimbusFlow implements Flow {
     this.vLastDrop = Array.from({ length: n }, () => -Infinity);
     this.rng = (info.sockId * 2654435761 + 1) >>> 0 || 1;
     this.nextGrid = this.start + GRID_US;
+    this.cubic = new CubicFlow(info.initCwnd, info.mss, () => dp.now());
     dp.setProgram('nimbus_program', { Cwnd: info.initCwnd });
   }
 
@@ -190,7 +202,9 @@ export class NimbusFlow implements Flow {
       if (t >= DETECT_FROM_US && this.zCount >= HIST) this.detect(now, t);
     }
 
-    this.multcp(r.acked, r.loss > 0 || r.timeout === 1, now);
+    const drop = r.loss > 0 || r.timeout === 1;
+    if (this.cfg.lossMode === 'Cubic') this.cubicXtcp(r.acked, drop, now);
+    else this.multcp(r.acked, drop, now);
     if (this.theta > this.cfg.initDelayThreshold && now - this.lastThetaDecay >= 100_000) {
       this.theta = Math.max(this.cfg.initDelayThreshold, this.theta - 0.05);
       this.lastThetaDecay = now;
@@ -198,7 +212,8 @@ export class NimbusFlow implements Flow {
     if (t < 1e6) {
       this.rate = 2_000_000;
     } else if (this.mode === 'xtcp') {
-      this.rate = (this.vCwnd.reduce((a, b) => a + b, 0) * 1e6) / this.rtt;
+      const w = this.cfg.lossMode === 'Cubic' ? this.cubic.currCwnd() : this.vCwnd.reduce((a, b) => a + b, 0);
+      this.rate = (w * 1e6) / this.rtt;
     } else {
       this.rate = this.delayRate(zNow, r.acked);
     }
@@ -219,6 +234,7 @@ export class NimbusFlow implements Flow {
   }
 
   private delayRate(z: number, acked: number): number {
+    if (this.cfg.delayMode === 'Copa') return this.copaRate(acked);
     if (this.cfg.delayMode === 'Vegas') {
       // grow or shrink by MSS·acked/cwnd-worth of rate against base + 150 ms (spec §6.5)
       const cwnd = Math.max((this.rate * this.rtt) / 1e6, this.mss);
@@ -229,6 +245,39 @@ export class NimbusFlow implements Flow {
     return (
       this.rin + ALPHA * (u - z - this.rin) - ((u * BETA) / this.rtt) * (this.rtt - this.theta * this.baseRtt)
     );
+  }
+
+  /**
+   * Copa-like delay rule (spec §6.5): δ = 0.95 against the queueing delay above 1.2 × base RTT;
+   * steps of v·MSS·acked/(0.5·cwnd); v doubles once per RTT while the direction holds (≤ 32);
+   * window floor 15 000 bytes.
+   */
+  private copaRate(acked: number): number {
+    const now = this.dp.now();
+    if (this.copaCwnd === 0) this.copaCwnd = Math.max((this.rate * this.rtt) / 1e6, 15_000);
+    const dq = Math.max(0, this.rtt - 1.2 * this.baseRtt);
+    const dir = this.rtt * this.mss > dq * 0.95 * this.copaCwnd ? 1 : -1;
+    if (dir !== this.copaDir) {
+      this.copaDir = dir;
+      this.copaDirSince = now;
+      this.copaV = 1;
+    } else if (now - this.copaDirSince > this.rtt) {
+      this.copaV = Math.min(this.copaV * 2, 32);
+      this.copaDirSince = now;
+    }
+    const step = (this.copaV * this.mss * acked) / (0.5 * this.copaCwnd);
+    this.copaCwnd = Math.max(this.copaCwnd + dir * step, 15_000);
+    return (this.copaCwnd * 1e6) / this.rtt;
+  }
+
+  /** Cubic XTCP rule: generic-cong-avoid's Cubic law (C = 0.4, β = 0.3); drops within one RTT of the last are ignored. */
+  private cubicXtcp(acked: number, drop: boolean, now: number): void {
+    if (acked > 0)
+      this.cubic.increase({ acked, sacked: 0, loss: 0, wasTimeout: false, rtt: this.rtt, inflight: 0 });
+    if (drop && now - this.lastCubicDrop > this.rtt) {
+      this.cubic.reduction();
+      this.lastCubicDrop = now;
+    }
   }
 
   /** MulTCP: `xtcpFlows` emulated Reno flows; acked bytes split in proportion to their windows. */
@@ -275,7 +324,9 @@ export class NimbusFlow implements Flow {
   private switchTo(mode: NimbusMode, now: number): void {
     this.mode = mode;
     this.lastSwitch = now;
+    if (mode === 'delay') this.copaCwnd = 0;
     if (mode === 'xtcp') {
+      this.cubic.setCwnd(Math.max((this.rate * this.rtt) / 1e6, this.mss));
       // the emulated flows take over the current rate
       const each = (this.rate * this.rtt) / 1e6 / this.vCwnd.length;
       for (let i = 0; i < this.vCwnd.length; i++) {
@@ -320,7 +371,8 @@ export function elasticity(ring: Float64Array, count: number, fp: number): numbe
 /**
  * Nimbus. Parameters (spec §6.9): `use_switching`, `bw_est_mode`, `use_ewma` (default false),
  * `delay_threshold`, `init_delay_threshold` (1.25), `pulse_size` (0.25), `uest` (bytes/s,
- * 12 000 000), `flow_mode` (XTCP | Delay), `delay_mode` (Nimbus | Vegas), `loss_mode` (MulTCP),
+ * 12 000 000), `flow_mode` (XTCP | Delay), `delay_mode` (Nimbus | Copa | Vegas), `loss_mode`
+ * (MulTCP | Cubic),
  * `xtcp_flows` (2). `hooks` observes mode switches and the elasticity estimate.
  */
 export function nimbus(params: Params = {}, hooks: NimbusHooks = {}): Algorithm {

@@ -40,7 +40,7 @@ test('zoo: parameters are typed and validated', () => {
     ['vegas', { alpha: '4', beta: '2' }, /beta \(2\) must be above alpha \(4\)/],
     ['vegas', { alpha: 'two' }, /alpha must be a number/],
     ['nimbus', { flow_mode: 'BBR' }, /flow_mode must be one of XTCP, Delay/],
-    ['nimbus', { loss_mode: 'Cubic' }, /loss_mode must be one of MulTCP/],
+    ['nimbus', { loss_mode: 'Reno' }, /loss_mode must be one of MulTCP, Cubic/],
     ['dctcp', { g: '0' }, /g must be a number in \(0, 1\]/],
     ['dctcp', { K: '20' }, /unknown parameter 'K' \(accepted: g, alpha_init, clamp_alpha_on_loss\)/],
   ];
