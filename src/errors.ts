@@ -34,6 +34,10 @@ export const ErrorCodes = {
   SIM_CONFIG: 'ERR_PORTUS_SIM_CONFIG',
   /** Invalid command-line usage. */
   USAGE: 'ERR_PORTUS_USAGE',
+  /** Invalid sweep spec (`portus sweep`): shape, axis values, or a cell the simulator rejects. */
+  SWEEP_SPEC: 'ERR_PORTUS_SWEEP_SPEC',
+  /** The sweep's job queue (Redis) cannot be reached or used. */
+  SWEEP_QUEUE: 'ERR_PORTUS_SWEEP_QUEUE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -10,6 +10,8 @@ import * as datapath from './datapath.ts';
 import * as run from './run.ts';
 import * as sim from './sim.ts';
 import * as demo from './demo.ts';
+import * as sweep from './sweep.ts';
+import * as worker from './worker.ts';
 
 /** Build the command tree (exported for tests and `--help` documentation). */
 export function buildProgram(): Command {
@@ -23,6 +25,8 @@ export function buildProgram(): Command {
   run.register(program);
   sim.register(program);
   demo.register(program);
+  sweep.register(program);
+  worker.register(program);
   return program;
 }
 
