@@ -88,8 +88,9 @@ function scenarioSection(
     xLabel: '95th-percentile queueing delay (ms), better →',
     yLabel: 'throughput per flow (Mbit/s)',
     invertX: true,
-    points: st
-      .filter((s) => s.ok > 0)
+    // in the spec's order, so each algorithm keeps its colour in every scenario
+    points: [...st]
+      .sort((a, b) => a.cells[0]!.index - b.cells[0]!.index)
       .map((s) => ({
         label: s.alg,
         x: s.queueDelayP95Ms.mean,
