@@ -102,14 +102,21 @@ export async function runOnQueue(tasks: readonly CellTask[], o: QueueRunOptions)
   try {
     const pending = new Map(tasks.map((t) => [t.id, t]));
     const fresh: CellTask[] = [];
-    for (const t of pending.values()) {
-      const job = await Job.fromId(q, t.id);
-      if (job === undefined) fresh.push(t);
-      else if (job.finishedOn !== undefined) {
-        // a failed cell (or one the queue gave up on) is run again; a finished one is reused
-        if (isOutcome(job.returnvalue, t.id) && job.returnvalue.status === 'ok') continue;
-        await job.remove();
-        fresh.push(t);
+    const all = [...pending.values()];
+    for (let i = 0; i < all.length; i += 200) {
+      const batch = all.slice(i, i + 200);
+      const states = await Promise.all(batch.map((t) => q.getJobState(t.id)));
+      for (let k = 0; k < batch.length; k++) {
+        const t = batch[k]!;
+        if (states[k] === 'unknown') fresh.push(t);
+        else if (states[k] === 'completed' || states[k] === 'failed') {
+          // a finished cell is reused; a failed one (or one the queue gave up on) runs again
+          const job = await Job.fromId(q, t.id);
+          if (job !== undefined && isOutcome(job.returnvalue, t.id) && job.returnvalue.status === 'ok')
+            continue;
+          await job?.remove();
+          fresh.push(t);
+        }
       }
     }
     await q.addBulk(
@@ -121,24 +128,35 @@ export async function runOnQueue(tasks: readonly CellTask[], o: QueueRunOptions)
     );
     const pollMs = o.pollMs ?? 250;
     while (pending.size > 0) {
-      for (const [id, t] of pending) {
-        const job = await Job.fromId(q, id);
-        if (job === undefined) {
-          // removed behind our back (queue cleaned, another sweep rerunning a failed cell): re-add
-          await q.add('cell', t, { jobId: id, removeOnComplete: false, removeOnFail: false });
-          continue;
+      // a cheap state query per pending cell, in batches; the job (and its result) only once finished
+      const ids = [...pending.keys()];
+      for (let i = 0; i < ids.length; i += 200) {
+        const batch = ids.slice(i, i + 200);
+        const states = await Promise.all(batch.map((id) => q.getJobState(id)));
+        for (let k = 0; k < batch.length; k++) {
+          const id = batch[k]!;
+          if (states[k] === 'unknown') {
+            // removed behind our back (queue cleaned, another sweep rerunning a failed cell): re-add
+            await q.add('cell', pending.get(id)!, {
+              jobId: id,
+              removeOnComplete: false,
+              removeOnFail: false,
+            });
+          } else if (states[k] === 'completed' || states[k] === 'failed') {
+            const job = await Job.fromId(q, id);
+            if (job === undefined) continue; // removed in between: seen as unknown next round
+            pending.delete(id);
+            if (isOutcome(job.returnvalue, id)) o.onOutcome(job.returnvalue);
+            else
+              o.onOutcome({
+                id,
+                status: 'failed',
+                error: `queue: ${job.failedReason || 'no result'}`,
+                wallMs: 0,
+                files: {},
+              });
+          }
         }
-        if (job.finishedOn === undefined) continue;
-        pending.delete(id);
-        if (isOutcome(job.returnvalue, id)) o.onOutcome(job.returnvalue);
-        else
-          o.onOutcome({
-            id,
-            status: 'failed',
-            error: `queue: ${job.failedReason || 'no result'}`,
-            wallMs: 0,
-            files: {},
-          });
       }
       if (pending.size > 0) await new Promise((r) => setTimeout(r, pollMs));
     }

@@ -94,7 +94,7 @@ export async function runSweep(spec: SweepSpec, o: SweepOptions): Promise<SweepS
     const cell = firstCell.get(oc.id);
     if (cell) o.onProgress?.({ total: todo.length, done, failed, cell, outcome: oc });
   };
-  if (o.queue !== undefined) {
+  if (o.queue !== undefined && todo.length > 0) {
     await runOnQueue(todo, { url: o.queue, name: o.queueName, onOutcome });
   } else if (todo.length > 0) {
     const pool = createPool(Math.min(o.jobs ?? defaultJobs(), todo.length));

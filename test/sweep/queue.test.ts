@@ -118,7 +118,7 @@ seeds: 2
   // cells long enough to be killed in the middle of (several seconds each on a busy machine)
   writeFileSync(
     join(dir, 'long.yaml'),
-    `fixed: { duration: 20s, link: 48mbps, rtt: 20ms }
+    `fixed: { duration: 10s, link: 48mbps, rtt: 20ms }
 algorithms: [cubic]
 seeds: 3
 `,
@@ -179,7 +179,24 @@ test('20 cells on two worker processes: the same results.csv as a local run; a r
   const again = await runSweep(spec, { out: join(dir, 'queue2'), queue: url, queueName: 'twenty' });
   assert.equal(readFileSync(again.resultsCsv, 'utf8'), readFileSync(local.resultsCsv, 'utf8'));
   assert.equal(done(w1) + done(w2), 20, 'no cell ran twice');
+
+  // a job that is not a cell fails with a reason; the workers carry on
+  const q2 = new Queue('twenty', { connection: { ...parseRedisUrl(url), maxRetriesPerRequest: null } });
+  try {
+    await q2.add('cell', { hello: 'world' }, { jobId: 'bogus' });
+    const t0 = Date.now();
+    while ((await q2.getJobState('bogus')) !== 'failed') {
+      assert.ok(Date.now() - t0 < 30_000, 'the bogus job failed within 30 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal((await Job.fromId(q2, 'bogus'))!.failedReason, 'not a portus sweep cell');
+  } finally {
+    await q2.close();
+  }
+  assert.equal(w1.child.exitCode, null);
+  assert.equal(w2.child.exitCode, null);
   await Promise.all([stop(w1.child), stop(w2.child)]);
+  assert.equal(w1.child.exitCode, 0, 'SIGTERM: clean exit');
 });
 
 test('a worker killed in the middle of a cell: another worker runs that cell, results as local', async () => {
