@@ -26,11 +26,19 @@ async function measure(jobs: number): Promise<number> {
   const out = mkdtempSync(join(tmpdir(), 'portus-bench-sweep-'));
   try {
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     const r = await runSweep(spec, { out, jobs });
     const s = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
     if (r.failed > 0) throw new Error(`${r.failed} cells failed`);
     const perMin = (r.cells / s) * 60;
-    console.log(`--jobs ${jobs}: ${r.cells} cells in ${s.toFixed(1)} s = ${perMin.toFixed(1)} cells/minute`);
+    // CPU time of the whole process (all threads): on a busy machine, whether the threads got the
+    // cores is the machine's business; whether a cell costs more CPU in parallel is ours
+    const cpuPerCell = (cpu.user + cpu.system) / 1e6 / r.cells;
+    console.log(
+      `--jobs ${jobs}: ${r.cells} cells in ${s.toFixed(1)} s = ${perMin.toFixed(1)} cells/minute ` +
+        `(${cpuPerCell.toFixed(2)} s of CPU per cell, ${((cpu.user + cpu.system) / 1e6 / s).toFixed(2)} cores busy on average)`,
+    );
     return perMin;
   } finally {
     rmSync(out, { recursive: true, force: true });
