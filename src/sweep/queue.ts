@@ -59,6 +59,10 @@ function connection(url: string): ConnectionOptions {
 /** Fail fast with a clear error when Redis does not answer (ioredis would retry for ever). */
 async function ready(q: Queue, url: string, timeoutMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
+  let last = '';
+  q.on('error', (e) => {
+    last = e.message; // connection errors surface through the calls below
+  });
   try {
     await Promise.race([
       q.waitUntilReady(),
@@ -68,10 +72,8 @@ async function ready(q: Queue, url: string, timeoutMs: number): Promise<void> {
     ]);
   } catch (e) {
     await q.close().catch(() => {});
-    throw new PortusError(
-      ErrorCodes.SWEEP_QUEUE,
-      `cannot reach the queue at ${url}: ${(e as Error).message}`,
-    );
+    const why = last !== '' ? `${(e as Error).message} (${last})` : (e as Error).message;
+    throw new PortusError(ErrorCodes.SWEEP_QUEUE, `cannot reach the queue at ${url}: ${why}`);
   } finally {
     clearTimeout(timer);
   }
@@ -97,7 +99,6 @@ function isOutcome(v: unknown, id: string): v is CellOutcome {
 /** Enqueue `tasks` (skipping cells already queued or finished) and collect every outcome. */
 export async function runOnQueue(tasks: readonly CellTask[], o: QueueRunOptions): Promise<void> {
   const q = new Queue(o.name ?? DEFAULT_QUEUE_NAME, { connection: connection(o.url) });
-  q.on('error', () => {}); // connection errors surface through the calls below
   await ready(q, o.url, o.connectTimeoutMs ?? 5000);
   try {
     const pending = new Map(tasks.map((t) => [t.id, t]));
@@ -204,7 +205,6 @@ export async function startWorker(o: WorkerOptions): Promise<QueueWorker> {
   const log = o.log ?? (() => {});
   const name = o.name ?? DEFAULT_QUEUE_NAME;
   const probe = new Queue(name, { connection: connection(o.url) });
-  probe.on('error', () => {});
   await ready(probe, o.url, 5000);
   await probe.close();
   const pool = createPool(jobs);
