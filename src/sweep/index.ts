@@ -13,6 +13,7 @@ export {
   isAlgorithmFile,
   loadSpec,
   parseSpec,
+  standaloneScenario,
   validateSpec,
   type AxisValue,
   type Cell,

@@ -392,3 +392,14 @@ function makeCell(
     task: { id: cellId(sc, contents), scenario: sc, traceText, baseDir: spec.baseDir, testFlows },
   };
 }
+
+/**
+ * A cell's scenario as a standalone file for `portus sim`: trace and algorithm file paths made
+ * absolute (they are relative to the spec's folder in the cell).
+ */
+export function standaloneScenario(task: CellTask): Scenario {
+  const sc = structuredClone(task.scenario);
+  if (typeof sc.trace === 'string') sc.trace = resolve(task.baseDir, sc.trace);
+  for (const f of sc.flows) if (isAlgorithmFile(f.alg)) f.alg = resolve(task.baseDir, f.alg);
+  return sc;
+}

@@ -10,8 +10,8 @@ import type { CellOutcome } from './cell.ts';
 import { leaderboardHtml } from './leaderboard.ts';
 import { createPool, defaultJobs } from './pool.ts';
 import { runOnQueue } from './queue.ts';
-import { readResult, resultsCsv, writeResult, type StoredResult } from './results.ts';
-import { expandSpec, type Cell, type CellTask, type SweepSpec } from './spec.ts';
+import { cellDir, readResult, resultsCsv, writeResult, type StoredResult } from './results.ts';
+import { expandSpec, standaloneScenario, type Cell, type CellTask, type SweepSpec } from './spec.ts';
 
 /** Progress of a sweep, after each finished cell. */
 export interface SweepProgress {
@@ -86,12 +86,20 @@ export async function runSweep(spec: SweepSpec, o: SweepOptions): Promise<SweepS
   let done = 0;
   let failed = 0;
   const onOutcome = (oc: CellOutcome): void => {
+    const cell = firstCell.get(oc.id);
+    if (cell) {
+      // the cell as an ordinary scenario: `portus sim cells/<id>/scenario.json` reruns it alone
+      mkdirSync(join(out, cellDir(oc.id)), { recursive: true });
+      writeFileSync(
+        join(out, cellDir(oc.id), 'scenario.json'),
+        JSON.stringify(standaloneScenario(cell.task), null, 2) + '\n',
+      );
+    }
     writeResult(out, oc);
     const { files: _files, ...stored } = oc;
     results.set(oc.id, stored);
     done++;
     if (oc.status === 'failed') failed++;
-    const cell = firstCell.get(oc.id);
     if (cell) o.onProgress?.({ total: todo.length, done, failed, cell, outcome: oc });
   };
   if (o.queue !== undefined && todo.length > 0) {

@@ -74,6 +74,25 @@ test('same spec, --jobs 1 and --jobs 2: byte-identical results.csv; a rerun reus
     for (const l of links) assert.ok(existsSync(join(dir, 'a', l)), l);
     assert.match(html, /<svg[^>]*>/);
     assert.ok(existsSync(join(dir, 'a', 'cells', id, 'summary.json')));
+
+    // each cell is an ordinary scenario: portus sim on its scenario.json gives the row's numbers
+    const row = rows[2]!.split(',');
+    const sim = spawnSync(
+      process.execPath,
+      [BIN, 'sim', join(dir, 'a', 'cells', row[1]!, 'scenario.json'), '--json'],
+      {
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
+    assert.equal(sim.status, 0, sim.stderr);
+    const j = JSON.parse(sim.stdout) as {
+      scenario: { seed: number };
+      summary: { linkThroughputBps: number; packets: number };
+    };
+    assert.equal(j.scenario.seed, 2);
+    assert.equal((j.summary.linkThroughputBps / 1e6).toFixed(3), row[10]);
+    assert.equal(String(j.summary.packets), row[17]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
