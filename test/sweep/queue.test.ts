@@ -3,7 +3,7 @@
 // middle of a cell has that cell retried by another.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -175,9 +175,28 @@ test('20 cells on two worker processes: the same results.csv as a local run; a r
   const firstId = readFileSync(q.resultsCsv, 'utf8').split('\n')[1]!.split(',')[1]!;
   assert.match(readFileSync(join(dir, 'queue', 'cells', firstId, 'report.html'), 'utf8'), /<svg/);
 
-  // idempotent: enqueueing the same cells again (fresh output folder) reuses the stored results
-  const again = await runSweep(spec, { out: join(dir, 'queue2'), queue: url, queueName: 'twenty' });
-  assert.equal(readFileSync(again.resultsCsv, 'utf8'), readFileSync(local.resultsCsv, 'utf8'));
+  // idempotent: enqueueing the same cells again (the CLI, a fresh output folder) reuses the results
+  const cli = spawnSync(
+    process.execPath,
+    [
+      BIN,
+      'sweep',
+      join(dir, 'twenty.yaml'),
+      '--queue',
+      url,
+      '--queue-name',
+      'twenty',
+      '--out',
+      join(dir, 'queue2'),
+    ],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
+  assert.equal(cli.status, 0, cli.stderr);
+  assert.match(cli.stderr, /20 cells, 0 already finished in .*, 20 to run on queue twenty at redis:/);
+  assert.equal(
+    readFileSync(join(dir, 'queue2', 'results.csv'), 'utf8'),
+    readFileSync(local.resultsCsv, 'utf8'),
+  );
   assert.equal(done(w1) + done(w2), 20, 'no cell ran twice');
 
   // a job that is not a cell fails with a reason; the workers carry on
