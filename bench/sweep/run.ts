@@ -27,7 +27,8 @@ async function measure(jobs: number): Promise<number> {
   try {
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
-    const r = await runSweep(spec, { out, jobs });
+    let cellMs = 0;
+    const r = await runSweep(spec, { out, jobs, onProgress: (p) => (cellMs += p.outcome.wallMs) });
     const s = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     if (r.failed > 0) throw new Error(`${r.failed} cells failed`);
@@ -37,7 +38,8 @@ async function measure(jobs: number): Promise<number> {
     const cpuPerCell = (cpu.user + cpu.system) / 1e6 / r.cells;
     console.log(
       `--jobs ${jobs}: ${r.cells} cells in ${s.toFixed(1)} s = ${perMin.toFixed(1)} cells/minute ` +
-        `(${cpuPerCell.toFixed(2)} s of CPU per cell, ${((cpu.user + cpu.system) / 1e6 / s).toFixed(2)} cores busy on average)`,
+        `(${cpuPerCell.toFixed(2)} s of CPU per cell, ${((cpu.user + cpu.system) / 1e6 / s).toFixed(2)} cores busy on average; ` +
+        `threads inside a cell ${((cellMs / 1000 / (jobs * s)) * 100).toFixed(0)}% of the time)`,
     );
     return perMin;
   } finally {
