@@ -18,6 +18,7 @@ const BENCHES = [
   'bench/sim/run.ts',
   'bench/cli/startup.ts',
   'bench/zoo/run.ts',
+  'bench/sweep/run.ts',
 ];
 
 const filter = process.argv.slice(2);

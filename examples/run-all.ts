@@ -3,7 +3,8 @@
 //     control law;
 //  2. each example algorithm through the CLI, `portus run ./examples/<file>.ts`, as its own process
 //     over a real Unix socket, driven by the TypeScript datapath;
-//  3. every datapath program in examples/programs/ compiles.
+//  3. every datapath program in examples/programs/ compiles;
+//  4. every sweep spec in examples/sweeps/ expands, and the small one runs (`portus sweep`).
 // Exits non-zero on the first failure.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -15,6 +16,7 @@ import { compile } from 'portus';
 import { createTestbed } from 'portus/testing';
 import { createDatapath } from '../src/datapath/index.ts';
 import { openUnix } from '../src/ipc/index.ts';
+import { expandSpec, loadSpec } from '../src/sweep/index.ts';
 import { decode, MsgType } from '../src/wire/index.ts';
 import ClassicAimd from './classic-aimd.ts';
 import vegas from './portus-vegas.ts';
@@ -178,6 +180,36 @@ await check('examples/programs/*.ccp compile', async () => {
   const files = readdirSync(dir).filter((f) => f.endsWith('.ccp'));
   assert.ok(files.length > 0);
   for (const f of files) compile(readFileSync(join(dir, f), 'utf8'));
+});
+
+// ---- 4. sweeps: every spec expands; the small one runs (the Pantheon-like one is too long) ------
+await check('examples/sweeps/*.yaml expand into cells', async () => {
+  const dir = join(here, 'sweeps');
+  const files = readdirSync(dir).filter((f) => /\.(ya?ml|json)$/.test(f));
+  assert.ok(files.length >= 2);
+  for (const f of files) assert.ok(expandSpec(loadSpec(join(dir, f))).length > 0, f);
+});
+
+await check('portus sweep examples/sweeps/small.yaml: every cell runs, leaderboard written', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'portus-ex-sweep-'));
+  try {
+    const child = spawn(
+      process.execPath,
+      ['bin/portus.js', 'sweep', 'examples/sweeps/small.yaml', '--out', out, '--no-progress'],
+      { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    assert.equal(code, 0, 'portus sweep exits 0 when every cell ran');
+    const rows = readFileSync(join(out, 'results.csv'), 'utf8').trim().split('\n').slice(1);
+    assert.equal(rows.length, 32);
+    assert.ok(
+      rows.every((r) => r.includes(',ok,')),
+      'every cell ok',
+    );
+    assert.ok(existsSync(join(out, 'index.html')));
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
 });
 
 if (failures > 0) {

@@ -36,6 +36,10 @@ export const ErrorCodes = {
   USAGE: 'ERR_PORTUS_USAGE',
   /** The dashboard cannot start (bad or non-loopback address without opt-in, port in use). */
   DASHBOARD: 'ERR_PORTUS_DASHBOARD',
+  /** Invalid sweep spec (`portus sweep`): shape, axis values, or a cell the simulator rejects. */
+  SWEEP_SPEC: 'ERR_PORTUS_SWEEP_SPEC',
+  /** The sweep's job queue (Redis) cannot be reached or used. */
+  SWEEP_QUEUE: 'ERR_PORTUS_SWEEP_QUEUE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

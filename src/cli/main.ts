@@ -68,6 +68,19 @@ export const COMMANDS: readonly CommandEntry[] = [
       'run the agent as a process and a simulated link + datapath against it, live, over a Unix socket',
     load: () => import('./demo.ts'),
   },
+  {
+    name: 'sweep',
+    term: 'sweep [options] <spec>',
+    description:
+      'run a matrix of simulations (algorithms × scenarios × seeds) in parallel; results.csv and a leaderboard',
+    load: () => import('./sweep.ts'),
+  },
+  {
+    name: 'worker',
+    term: 'worker [options]',
+    description: 'run sweep cells from a Redis queue (see `portus sweep --queue`) until interrupted',
+    load: () => import('./worker.ts'),
+  },
 ];
 
 function baseProgram(): Command {

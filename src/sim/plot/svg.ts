@@ -33,6 +33,10 @@ export interface ScatterPoint {
   label: string;
   x: number;
   y: number;
+  /** Spread drawn as a horizontal whisker x ± xErr (e.g. the standard deviation over seeds). */
+  xErr?: number;
+  /** Spread drawn as a vertical whisker y ± yErr. */
+  yErr?: number;
 }
 
 /** Options of {@link scatterChart}. */
@@ -300,8 +304,8 @@ export function scatterChart(o: ScatterChartOptions): string {
   const rows = Math.ceil(o.points.length / Math.max(1, Math.floor((w - 80) / 140)));
   const h = h0 + rows * 16;
   const fr = frame(w, h, rows);
-  const [xd0, xd1] = extent(o.points.map((p) => p.x));
-  const [yd0, yd1] = extent(o.points.map((p) => p.y));
+  const [xd0, xd1] = extent(o.points.flatMap((p) => [p.x - (p.xErr ?? 0), p.x + (p.xErr ?? 0)]));
+  const [yd0, yd1] = extent(o.points.flatMap((p) => [p.y - (p.yErr ?? 0), p.y + (p.yErr ?? 0)]));
   const xt = niceTicks(Math.min(0, xd0), xd1 * 1.1 || 1, 6);
   const yt = niceTicks(Math.min(0, yd0), yd1 * 1.1 || 1, 5);
   const xa = xt[0]!;
@@ -318,6 +322,13 @@ export function scatterChart(o: ScatterChartOptions): string {
   o.points.forEach((p, i) => {
     if (!Number.isFinite(p.x) || !Number.isFinite(p.y)) return;
     const c = PALETTE[i % PALETTE.length];
+    const whisker = (x1: number, y1: number, x2: number, y2: number): void => {
+      out.push(
+        `<line x1="${f2(sx(x1))}" y1="${f2(sy(y1))}" x2="${f2(sx(x2))}" y2="${f2(sy(y2))}" stroke="${c}"/>`,
+      );
+    };
+    if (p.xErr !== undefined && p.xErr > 0) whisker(p.x - p.xErr, p.y, p.x + p.xErr, p.y);
+    if (p.yErr !== undefined && p.yErr > 0) whisker(p.x, p.y - p.yErr, p.x, p.y + p.yErr);
     out.push(
       `<circle cx="${f2(sx(p.x))}" cy="${f2(sy(p.y))}" r="5" fill="${c}" stroke="#333333">` +
         `<title>${escapeXml(`${p.label}: ${formatTick(p.x)}, ${formatTick(p.y)}`)}</title></circle>`,
