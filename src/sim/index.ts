@@ -30,6 +30,7 @@ export {
 export {
   loadScenario,
   resolveScenario,
+  SIM_LIMITS,
   validateScenario,
   type ResolvedFlow,
   type ResolvedScenario,
@@ -37,6 +38,15 @@ export {
   type ScenarioFlow,
 } from './scenario.ts';
 export {
+  AlgorithmFailedError,
+  describeFailure,
+  guardAlgorithm,
+  userLocation,
+  type AlgorithmFailure,
+} from './guard.ts';
+export {
+  DATAPATH_SLOTS,
+  slotWarning,
   attachInProcessAgent,
   attachRealtimeAgent,
   algorithmsFor,
@@ -44,7 +54,16 @@ export {
   type LinkCounters,
 } from './ccp.ts';
 export { runSimulation, runRealtime, type LiveStatus, type RealtimeOptions, type RunOptions } from './run.ts';
-export { formatTable, toJson, toCsv, plots, htmlReport, writeOutputs, type SimResult } from './output.ts';
+export {
+  describeSetup,
+  formatTable,
+  toJson,
+  toCsv,
+  plots,
+  htmlReport,
+  writeOutputs,
+  type SimResult,
+} from './output.ts';
 export {
   lineChart,
   scatterChart,

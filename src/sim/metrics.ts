@@ -23,6 +23,10 @@ export interface FlowSummary {
   startS: number;
   /** When the flow stopped or finished, else the end of the run. */
   endS: number;
+  /** Propagation (base) RTT configured for the flow, ms. */
+  propRttMs: number;
+  /** Exceptions thrown by the flow's algorithm code (a run only continues past them with keepGoing). */
+  algorithmErrors: number;
   /** Completion time of a sized flow (s), null for bulk flows or unfinished ones. */
   fctS: number | null;
   /** Unique bytes delivered to the receiver. */
@@ -147,6 +151,8 @@ export function summarize(net: Network, algs: readonly string[]): Summary {
       alg: algs[i] ?? '',
       startS: start / 1e6,
       endS: end / 1e6,
+      propRttMs: f.cfg.rttUs / 1000,
+      algorithmErrors: 0,
       fctS: Number.isNaN(f.finishedUs) ? null : (f.finishedUs - start) / 1e6,
       deliveredBytes: f.goodputBytes,
       throughputBps: activeS > 0 ? (f.goodputBytes * 8) / activeS : 0,

@@ -3,12 +3,12 @@
  * The format is documented in docs/sim.md; every field is optional except `flows`.
  * @module
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ErrorCodes, PortusError } from '../errors.ts';
 import type { FlowConfig, NetworkConfig } from './network.ts';
 import { loadTrace, traceRate, type Trace } from './trace.ts';
-import { parseProbability, parseRate, parseSize, parseTime, sizeToBytes } from './units.ts';
+import { formatRate, parseProbability, parseRate, parseSize, parseTime, sizeToBytes } from './units.ts';
 
 /** A group of identical flows in a scenario. */
 export interface ScenarioFlow {
@@ -117,19 +117,84 @@ function fail(msg: string): never {
   throw new PortusError(ErrorCodes.SIM_CONFIG, msg);
 }
 
+/**
+ * Limits checked before anything is allocated, so a typo (`count: 1e9`, `duration: "1e308s"`)
+ * is a clear error rather than an out-of-memory abort.
+ */
+export const SIM_LIMITS = {
+  /** Flows in one scenario (all groups together). */
+  flows: 10_000,
+  /** Simulated duration, µs (one day). */
+  durationUs: 86_400e6,
+  /** Time-series samples (duration / sampleInterval). */
+  samples: 1_000_000,
+  /** Propagation RTT of a flow, µs. */
+  rttUs: 60e6,
+  /** Bottleneck rate, bit/s. */
+  rateBps: 1e12,
+  /** Buffer, bytes. */
+  bufferBytes: 1e10,
+  /** Scenario file size, bytes. */
+  scenarioFileBytes: 1 << 20,
+} as const;
+
+/**
+ * Read a small text file given by the user, refusing devices, folders and anything larger than
+ * `maxBytes` (so `/dev/zero` cannot exhaust memory).
+ */
+export function readUserFile(path: string, what: string, maxBytes: number): string {
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) fail(`cannot read ${what} ${path}: not a regular file`);
+    if (st.size > maxBytes) fail(`cannot read ${what} ${path}: larger than ${maxBytes} bytes`);
+    return readFileSync(path, 'utf8').replace(/^\uFEFF/, '');
+  } catch (e) {
+    if (e instanceof PortusError) throw e;
+    fail(`cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/**
+ * Where JSON.parse fails, as a 1-based line number, found without quoting the text: V8's message
+ * echoes the input (a scenario pointed at a password file would print a hash). The failing prefix
+ * is found by bisection: a proper prefix of valid JSON only ever fails at its end.
+ */
+export function jsonErrorLine(text: string): number {
+  const badPrefix = (n: number): boolean => {
+    try {
+      JSON.parse(text.slice(0, n));
+      return false;
+    } catch (e) {
+      // incomplete (not wrong): "end of JSON input", or a complaint about the very end of the
+      // prefix ("Unterminated string in JSON at position n")
+      const m = (e as Error).message;
+      if (/end of JSON input/i.test(m)) return false;
+      const at = /at position (\d+)/.exec(m);
+      return !(at !== null && Number(at[1]) >= n);
+    }
+  };
+  let lo = 1;
+  let hi = text.length;
+  if (!badPrefix(hi)) return text.split('\n').length; // truncated: blame the last line
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (badPrefix(mid)) hi = mid;
+    else lo = mid + 1;
+  }
+  let line = 1;
+  for (let i = 0; i < lo - 1; i++) if (text.charCodeAt(i) === 10) line++;
+  return line;
+}
+
 /** Read a scenario JSON file; a relative `trace` is resolved against the file's folder. */
 export function loadScenario(path: string): Scenario {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    fail(`cannot read scenario ${path}: ${(e as Error).message}`);
-  }
+  const text = readUserFile(path, 'scenario', SIM_LIMITS.scenarioFileBytes);
   let s: unknown;
   try {
     s = JSON.parse(text);
-  } catch (e) {
-    fail(`${path}: not valid JSON: ${(e as Error).message}`);
+  } catch {
+    // never quote the file: only its name and the line
+    fail(`${path}:${jsonErrorLine(text)}: not valid JSON`);
   }
   const sc = validateScenario(s, path);
   if (sc.trace !== undefined) sc.trace = resolve(dirname(path), sc.trace);
@@ -151,6 +216,9 @@ export function validateScenario(s: unknown, where = 'scenario'): Scenario {
     if (fo.count !== undefined && (!Number.isInteger(fo.count) || (fo.count as number) < 1)) {
       fail(`${where}: flows[${i}].count must be a positive integer`);
     }
+    if ((fo.count as number | undefined) !== undefined && (fo.count as number) > SIM_LIMITS.flows) {
+      fail(`${where}: flows[${i}].count ${String(fo.count)} is above the limit of ${SIM_LIMITS.flows} flows`);
+    }
     if (fo.params !== undefined) {
       if (typeof fo.params !== 'object' || fo.params === null)
         fail(`${where}: flows[${i}].params must be an object`);
@@ -169,13 +237,28 @@ export function validateScenario(s: unknown, where = 'scenario'): Scenario {
 export function resolveScenario(sc: Scenario, traceLoaded?: Trace): ResolvedScenario {
   const durationUs = parseTime(sc.duration ?? '30s');
   if (!(durationUs > 0)) fail('duration must be positive');
+  if (durationUs > SIM_LIMITS.durationUs) {
+    fail(`duration ${String(sc.duration)} is above the limit of ${SIM_LIMITS.durationUs / 1e6} s`);
+  }
   const rttUs = parseTime(sc.rtt ?? '50ms');
+  if (!(rttUs > 0) || rttUs > SIM_LIMITS.rttUs) {
+    fail(`rtt ${String(sc.rtt)} must be positive and at most ${SIM_LIMITS.rttUs / 1e6} s`);
+  }
   let trace: Trace | undefined = traceLoaded;
   if (!trace && sc.trace !== undefined) trace = loadTrace(sc.trace);
   const rateBps = trace ? traceRate(trace) : parseRate(sc.link ?? '48mbps');
+  if (rateBps > SIM_LIMITS.rateBps) fail(`link ${String(sc.link)} is above the limit of 1 Tbit/s`);
   const bdpBytes = Math.floor(((rateBps / 8) * rttUs) / 1e6);
   const bufferBytes = sizeToBytes(parseSize(sc.buffer ?? '1bdp'), 1500, bdpBytes);
-  if (bufferBytes < 1500) fail(`buffer of ${bufferBytes} bytes cannot hold one 1500-byte packet`);
+  if (bufferBytes < 1500) {
+    // name every value that went into it: with a BDP-relative buffer the culprit may be the link
+    const how =
+      sc.buffer === undefined || /bdp/i.test(String(sc.buffer))
+        ? ` (${sc.buffer ?? '1bdp'} of link ${formatRate(rateBps)} × rtt ${rttUs / 1000} ms)`
+        : '';
+    fail(`buffer of ${bufferBytes} bytes${how} cannot hold one 1500-byte packet`);
+  }
+  if (bufferBytes > SIM_LIMITS.bufferBytes) fail(`buffer ${String(sc.buffer)} is above the limit of 10 GB`);
   const ecn =
     sc.ecnThreshold === undefined ? Infinity : sizeToBytes(parseSize(sc.ecnThreshold), 1500, bdpBytes);
   const sampleIntervalUs =
@@ -183,25 +266,42 @@ export function resolveScenario(sc: Scenario, traceLoaded?: Trace): ResolvedScen
       ? parseTime(sc.sampleInterval)
       : Math.min(1e6, Math.max(10_000, Math.round(durationUs / 500 / 1000) * 1000));
   if (!(sampleIntervalUs > 0)) fail('sampleInterval must be positive');
+  if (durationUs / sampleIntervalUs > SIM_LIMITS.samples) {
+    fail(
+      `sampleInterval ${String(sc.sampleInterval)} gives more than ${SIM_LIMITS.samples} samples over the duration`,
+    );
+  }
+  const total = sc.flows.reduce((n, g) => n + (g.count ?? 1), 0);
+  if (total > SIM_LIMITS.flows) fail(`${total} flows is above the limit of ${SIM_LIMITS.flows}`);
+  const ipcDelayUs = parseTime(sc.ipcDelay ?? '20us');
+  if (ipcDelayUs > 10e6) fail(`ipcDelay ${String(sc.ipcDelay)} is above the limit of 10 s`);
   const flows: FlowConfig[] = [];
   const algs: ResolvedFlow[] = [];
-  for (const g of sc.flows) {
+  sc.flows.forEach((g, gi) => {
     const count = g.count ?? 1;
     const mss = g.mss ?? 1500;
     if (!Number.isInteger(mss) || mss < 64 || mss > 1500)
-      fail(`mss must be an integer in 64..1500, got ${mss}`);
+      fail(`flows[${gi}].mss must be an integer in 64..1500, got ${mss}`);
     const start = parseTime(g.start ?? 0);
     const stagger = parseTime(g.stagger ?? 0);
     const stop = g.stop === undefined ? Infinity : parseTime(g.stop);
     const bytes = g.bytes === undefined ? Infinity : sizeToBytes(parseSize(g.bytes), mss, bdpBytes);
     const init = sizeToBytes(parseSize(g.initCwnd ?? '10pkts'), mss, bdpBytes);
+    const flowRtt = g.rtt === undefined ? rttUs : parseTime(g.rtt);
+    if (!(flowRtt > 0) || flowRtt > SIM_LIMITS.rttUs) {
+      fail(`flows[${gi}].rtt ${String(g.rtt)} must be positive and at most ${SIM_LIMITS.rttUs / 1e6} s`);
+    }
     const params: Record<string, string> = {};
     for (const [k, v] of Object.entries(g.params ?? {})) params[k] = String(v);
     for (let i = 0; i < count; i++) {
       const s = start + i * stagger;
-      if (stop <= s) fail(`flow ${flows.length}: stop (${stop / 1e6}s) must be after start (${s / 1e6}s)`);
+      const at = `flows[${gi}]${count > 1 ? ` #${i}` : ''} (flow ${flows.length})`;
+      if (s >= durationUs) {
+        fail(`${at} starts at ${s / 1e6} s, at or after the end of the run (duration ${durationUs / 1e6} s)`);
+      }
+      if (stop <= s) fail(`${at}: stop (${stop / 1e6}s) must be after start (${s / 1e6}s)`);
       flows.push({
-        rttUs: g.rtt === undefined ? rttUs : parseTime(g.rtt),
+        rttUs: flowRtt,
         startUs: s,
         stopUs: stop,
         bytes,
@@ -210,7 +310,7 @@ export function resolveScenario(sc: Scenario, traceLoaded?: Trace): ResolvedScen
       });
       algs.push({ alg: g.alg, params });
     }
-  }
+  });
   for (const f of flows) if (!(f.rttUs > 0)) fail('every flow needs a positive rtt');
   const linkLabel = trace
     ? `trace ${trace.source} (avg ${(rateBps / 1e6).toFixed(2)} Mbit/s)`
@@ -228,7 +328,7 @@ export function resolveScenario(sc: Scenario, traceLoaded?: Trace): ResolvedScen
       sampleIntervalUs,
     },
     flows: algs,
-    ipcDelayUs: parseTime(sc.ipcDelay ?? '20us'),
+    ipcDelayUs,
     linkLabel,
     bdpBytes,
     source: sc,

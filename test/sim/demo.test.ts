@@ -22,7 +22,7 @@ test('portus demo: agent process + real-time simulated link over a Unix socket',
     const pid = Number(/agent: cubic \(pid (\d+)\) on (\S+)/.exec(r.out)?.[1]);
     assert.ok(pid > 0, r.out);
     for (const t of [1, 2, 3]) assert.match(r.out, new RegExp(`^t=\\s*${t}s\\s+flow 0: .*\\| queue`, 'm'));
-    assert.match(r.out, /^0\s+cubic\s+[\d.]+ Mbit\/s/m);
+    assert.match(r.out, /^0\s+cubic\s+50 ms\s+0 s\s+end\s+[\d.]+ Mbit\/s/m);
     assert.match(r.out, /^1\s+cubic\s+/m);
     // the agent really controlled the flows: it sent messages back
     const m = /(\d+) messages to it, (\d+) from it/.exec(r.out);
