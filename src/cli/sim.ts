@@ -43,6 +43,10 @@ interface SimOptions {
   json?: boolean;
   progress: boolean;
   keepGoing?: boolean;
+  access?: string;
+  delayedAck?: string;
+  headers?: string;
+  lossPlacement?: string;
 }
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -96,6 +100,10 @@ function applyOverrides(sc: Scenario, o: SimOptions): void {
   if (o.ecnThreshold !== undefined) sc.ecnThreshold = o.ecnThreshold;
   if (o.ipcDelay !== undefined) sc.ipcDelay = o.ipcDelay;
   if (o.sampleInterval !== undefined) sc.sampleInterval = o.sampleInterval;
+  if (o.access !== undefined) sc.access = o.access;
+  if (o.delayedAck !== undefined) sc.delayedAck = o.delayedAck;
+  if (o.headers !== undefined) sc.headers = o.headers;
+  if (o.lossPlacement !== undefined) sc.lossPlacement = o.lossPlacement as Scenario['lossPlacement'];
   if (o.seed !== undefined) {
     const s = Number(o.seed);
     if (!Number.isInteger(s)) usage(`--seed expects an integer, got '${o.seed}'`);
@@ -196,6 +204,10 @@ export function register(program: Command): void {
     .option('--trace <file>', 'mahimahi trace for the bottleneck (replaces --link)')
     .option('--loss <p>', 'random loss probability, e.g. 0.01%')
     .option('--ecn-threshold <size>', 'mark CE above this queue occupancy, e.g. 30kb')
+    .option('--loss-placement <where>', 'random loss after-queue (default, as ns-3) or before-queue')
+    .option('--access <rate>', "senders' access link (NIC) rate, or none (default 1gbps)")
+    .option('--delayed-ack <time>', 'delayed-ACK timer, or off (default 40ms: ACK every 2nd packet)')
+    .option('--headers <size>', 'header bytes per packet on the wire (default 52b: payload 1448)')
     .option('--seed <n>', 'random seed (default 1)')
     .option('--ipc-delay <time>', 'one-way agent message delay in simulated time (default 20us)')
     .option('--sample-interval <time>', 'time-series sampling interval (default duration/500)')

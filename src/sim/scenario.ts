@@ -28,7 +28,7 @@ export interface ScenarioFlow {
   stop?: string | number;
   /** Bytes to transfer (default: unlimited). */
   bytes?: string | number;
-  /** Packet size in bytes (default 1500). */
+  /** Payload bytes per packet (default 1448: 1500 on the wire with the default `headers`). */
   mss?: number;
   /** Initial window (default `10pkts`). */
   initCwnd?: string | number;
@@ -52,6 +52,17 @@ export interface Scenario {
   loss?: string | number;
   /** ECN marking threshold on queue occupancy (default: off), e.g. `30kb`. */
   ecnThreshold?: string | number;
+  /**
+   * Where random loss happens: `after-queue` (default; the packet used the link, as in ns-3) or
+   * `before-queue`.
+   */
+  lossPlacement?: 'after-queue' | 'before-queue';
+  /** Each sender's access link (NIC) rate, e.g. `1gbps`, or `none` (default: 1gbps, or 10× a faster link). */
+  access?: string | number;
+  /** Delayed-ACK timer (ACK every 2nd packet, or after this), e.g. `40ms` (Linux's minimum; default), or `off`. */
+  delayedAck?: string | number;
+  /** Header bytes per packet on the wire, e.g. `52b` (TCP/IP with timestamps; default). */
+  headers?: string | number;
   /** Seed of the random-loss generator (default 1). */
   seed?: number;
   /** One-way delay of agent messages, in simulated time (default 20us). */
@@ -93,6 +104,10 @@ const SCENARIO_KEYS = new Set([
   'duration',
   'loss',
   'ecnThreshold',
+  'lossPlacement',
+  'access',
+  'delayedAck',
+  'headers',
   'seed',
   'ipcDelay',
   'sampleInterval',
@@ -233,6 +248,33 @@ export function validateScenario(s: unknown, where = 'scenario'): Scenario {
   return o as unknown as Scenario;
 }
 
+/** The fidelity knobs (docs/sim.md, "Fidelity"), with their defaults. */
+function resolveFidelity(
+  sc: Scenario,
+  rateBps: number,
+): Required<Pick<NetworkConfig, 'lossPlacement' | 'headerBytes'>> &
+  Pick<NetworkConfig, 'accessRateBps' | 'delayedAck'> {
+  const lp = sc.lossPlacement ?? 'after-queue';
+  if (lp !== 'after-queue' && lp !== 'before-queue') {
+    fail(`lossPlacement must be 'after-queue' or 'before-queue', got ${JSON.stringify(lp)}`);
+  }
+  const off = (v: unknown): boolean => v === 'none' || v === 'off' || v === false;
+  let accessRateBps: number | undefined;
+  if (sc.access === undefined) accessRateBps = Math.max(1e9, 10 * rateBps);
+  else if (!off(sc.access)) accessRateBps = parseRate(sc.access);
+  let delayedAck: NetworkConfig['delayedAck'];
+  if (sc.delayedAck === undefined) delayedAck = { every: 2, timeoutUs: 40_000 };
+  else if (!off(sc.delayedAck)) {
+    const t = parseTime(sc.delayedAck);
+    if (!(t > 0) || t > 1e6) fail(`delayedAck ${String(sc.delayedAck)} must be a time in (0, 1s], or 'off'`);
+    delayedAck = { every: 2, timeoutUs: t };
+  }
+  const headerBytes = sc.headers === undefined ? 52 : sizeToBytes(parseSize(sc.headers), 1500, 0);
+  if (headerBytes > 1400)
+    fail(`headers ${String(sc.headers)} leaves no room for payload in 1500-byte packets`);
+  return { lossPlacement: lp, accessRateBps, delayedAck, headerBytes };
+}
+
 /** Resolve units, defaults, the trace and the BDP into a runnable configuration. */
 export function resolveScenario(sc: Scenario, traceLoaded?: Trace): ResolvedScenario {
   const durationUs = parseTime(sc.duration ?? '30s');
@@ -275,13 +317,18 @@ export function resolveScenario(sc: Scenario, traceLoaded?: Trace): ResolvedScen
   if (total > SIM_LIMITS.flows) fail(`${total} flows is above the limit of ${SIM_LIMITS.flows}`);
   const ipcDelayUs = parseTime(sc.ipcDelay ?? '20us');
   if (ipcDelayUs > 10e6) fail(`ipcDelay ${String(sc.ipcDelay)} is above the limit of 10 s`);
+  const fid = resolveFidelity(sc, rateBps);
   const flows: FlowConfig[] = [];
   const algs: ResolvedFlow[] = [];
   sc.flows.forEach((g, gi) => {
     const count = g.count ?? 1;
-    const mss = g.mss ?? 1500;
-    if (!Number.isInteger(mss) || mss < 64 || mss > 1500)
-      fail(`flows[${gi}].mss must be an integer in 64..1500, got ${mss}`);
+    const mss = g.mss ?? 1500 - fid.headerBytes;
+    if (!Number.isInteger(mss) || mss < 64 || mss + fid.headerBytes > 1500) {
+      fail(
+        `flows[${gi}].mss must be an integer in 64..${1500 - fid.headerBytes} ` +
+          `(packets are at most 1500 bytes with ${fid.headerBytes} header bytes), got ${mss}`,
+      );
+    }
     const start = parseTime(g.start ?? 0);
     const stagger = parseTime(g.stagger ?? 0);
     const stop = g.stop === undefined ? Infinity : parseTime(g.stop);
@@ -322,6 +369,7 @@ export function resolveScenario(sc: Scenario, traceLoaded?: Trace): ResolvedScen
       bufferBytes,
       ecnThresholdBytes: ecn,
       lossRate: parseProbability(sc.loss ?? 0),
+      ...fid,
       seed: sc.seed ?? 1,
       flows,
       durationUs,
