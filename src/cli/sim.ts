@@ -44,6 +44,7 @@ interface SimOptions {
   progress: boolean;
   keepGoing?: boolean;
   access?: string;
+  warmup?: string;
   delayedAck?: string;
   headers?: string;
   lossPlacement?: string;
@@ -101,6 +102,7 @@ function applyOverrides(sc: Scenario, o: SimOptions): void {
   if (o.ipcDelay !== undefined) sc.ipcDelay = o.ipcDelay;
   if (o.sampleInterval !== undefined) sc.sampleInterval = o.sampleInterval;
   if (o.access !== undefined) sc.access = o.access;
+  if (o.warmup !== undefined) sc.warmup = o.warmup;
   if (o.delayedAck !== undefined) sc.delayedAck = o.delayedAck;
   if (o.headers !== undefined) sc.headers = o.headers;
   if (o.lossPlacement !== undefined) sc.lossPlacement = o.lossPlacement as Scenario['lossPlacement'];
@@ -210,9 +212,10 @@ export function register(program: Command): void {
     .option('--headers <size>', 'header bytes per packet on the wire (default 52b: payload 1448)')
     .option('--seed <n>', 'random seed (default 1)')
     .option('--ipc-delay <time>', 'one-way agent message delay in simulated time (default 20us)')
+    .option('--warmup <time>', 'compute every metric over [warmup, end], e.g. 10s (default: the whole run)')
     .option('--sample-interval <time>', 'time-series sampling interval (default duration/500)')
     .option('--param <k=v>', 'algorithm parameter (k=v for all, alg:k=v for one); repeatable', collect, [])
-    .option('--out <dir>', 'write summary.json, timeseries.csv, *.svg and report.html here')
+    .option('--out <dir>', 'write summary.json, timeseries.csv, events.csv, *.svg and report.html here')
     .option('--json', 'print the result as JSON instead of the table')
     .option('--no-progress', 'never show the progress bar')
     .option(

@@ -48,9 +48,9 @@ export class SampleBuffer {
     }
     this.data[this.length++] = v;
   }
-  /** The samples, sorted ascending (a copy). */
-  sorted(): Float32Array {
-    return this.data.slice(0, this.length).sort();
+  /** The samples from index `from` on, sorted ascending (a copy). */
+  sorted(from = 0): Float32Array {
+    return this.data.slice(Math.min(from, this.length), this.length).sort();
   }
 }
 
@@ -100,6 +100,8 @@ export class FlowState {
   // control
   cwndBytes: number;
   cwndPkts: number;
+  /** Window right after the latest cut (the visible ssthresh); NaN before any. */
+  lastCutTo = NaN;
   rateBytesPerSec = 0;
   paceNext = 0;
   sendTimerAt = Infinity;

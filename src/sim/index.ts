@@ -16,6 +16,7 @@ export {
   type NetworkConfig,
   type SimPrimitives,
   type TimeSeries,
+  type WindowMark,
 } from './network.ts';
 export {
   jainIndex,
@@ -56,6 +57,7 @@ export {
 export { runSimulation, runRealtime, type LiveStatus, type RealtimeOptions, type RunOptions } from './run.ts';
 export {
   describeSetup,
+  describeWindow,
   formatTable,
   toJson,
   toCsv,
@@ -64,6 +66,7 @@ export {
   writeOutputs,
   type SimResult,
 } from './output.ts';
+export { EventLog, eventsCsv, MAX_EVENTS, type EventKind, type LoggedEvent } from './events-log.ts';
 export {
   lineChart,
   scatterChart,

@@ -27,6 +27,7 @@
  */
 import { zeroPrimitives, type Primitives } from '../datapath/index.ts';
 import { EventQueue } from './events.ts';
+import { EventLog } from './events-log.ts';
 import { createRng, type Rng } from './rng.ts';
 import {
   FlowState,
@@ -134,6 +135,13 @@ export interface TimeSeries {
   cwnd: Float64Array[];
   /** Per flow: pacing rate in bit/s (0 = not paced). */
   rate: Float64Array[];
+  /**
+   * Per flow: the slow-start threshold as the simulator can see it — the window right after the
+   * latest cut (what Reno and Cubic set ssthresh to); NaN before the first cut.
+   */
+  ssthresh: Float64Array[];
+  /** Per flow: the rate the flow is sending at — its pacing rate if set, else cwnd / smoothed RTT, bit/s. */
+  sendRate: Float64Array[];
   /** Per flow: goodput over the interval in bit/s (NaN before the flow starts and after it is done). */
   throughput: Float64Array[];
   /** Per flow: mean RTT sample in the interval, ms (NaN if none). */
@@ -148,6 +156,26 @@ export interface TimeSeries {
   length: number;
 }
 
+/** Counters at the start of the metrics window (see {@link Network.markWindow}). */
+export interface WindowMark {
+  timeUs: number;
+  linkBytes: number;
+  tailDrops: number;
+  randomDrops: number;
+  ecnMarks: number;
+  qdelaySamples: number;
+  flows: {
+    goodputBytes: number;
+    sentPkts: number;
+    retransPkts: number;
+    droppedPkts: number;
+    lostDetected: number;
+    timeouts: number;
+    rttSamples: number;
+    qdelaySamples: number;
+  }[];
+}
+
 /** The simulated network. Create, attach hooks with {@link setHooks}, then {@link runUntil}. */
 export class Network {
   readonly cfg: NetworkConfig;
@@ -159,6 +187,10 @@ export class Network {
   now = 0;
   /** Number of events processed. */
   eventsProcessed = 0;
+  /** Losses detected, timeouts and window cuts (see events-log.ts). */
+  readonly log = new EventLog();
+  /** Counters when the metrics window opened ({@link markWindow}); null: the whole run. */
+  window: WindowMark | null = null;
 
   private readonly q: EventQueue;
   private readonly rng: Rng;
@@ -228,6 +260,8 @@ export class Network {
       t: new Float64Array(n),
       cwnd: per(),
       rate: per(),
+      ssthresh: per(),
+      sendRate: per(),
       throughput: per(),
       rtt: per(),
       queueBytes: new Float64Array(n),
@@ -251,6 +285,10 @@ export class Network {
   /** Set a flow's congestion window in bytes (the datapath's set_cwnd). */
   setCwnd(flow: number, bytes: number): void {
     const f = this.flows[flow]!;
+    if (bytes < f.cwndBytes && f.active) {
+      this.log.add(this.now, flow, 'cut', f.cwndBytes, bytes);
+      f.lastCutTo = bytes;
+    }
     f.cwndBytes = bytes;
     f.cwndPkts = Math.max(1, Math.floor(bytes / f.mss));
     if (this.inHook !== flow) this.trySend(f);
@@ -347,9 +385,35 @@ export class Network {
     return this.qLen;
   }
 
-  /** Largest queue occupancy seen, bytes. */
+  /** Largest queue occupancy seen (since {@link markWindow}, if called), bytes. */
   get maxQueue(): number {
     return this.maxQueueBytes;
+  }
+
+  /**
+   * Open the metrics window now (`--warmup`): remember every counter and sample count so the
+   * summary covers [now, end] only.
+   */
+  markWindow(): void {
+    this.window = {
+      timeUs: this.now,
+      linkBytes: this.linkBytes,
+      tailDrops: this.tailDrops,
+      randomDrops: this.randomDrops,
+      ecnMarks: this.ecnMarks,
+      qdelaySamples: this.qdelaySamples.length,
+      flows: this.flows.map((f) => ({
+        goodputBytes: f.goodputBytes,
+        sentPkts: f.sentPkts,
+        retransPkts: f.retransPkts,
+        droppedPkts: f.droppedPkts,
+        lostDetected: f.lostDetected,
+        timeouts: f.timeouts,
+        rttSamples: f.rttSamples.length,
+        qdelaySamples: f.qdelaySamples.length,
+      })),
+    };
+    this.maxQueueBytes = this.queueBytes;
   }
 
   // ---------------------------------------------------------------- flows
@@ -792,6 +856,7 @@ export class Network {
       f.deliveredTime = now;
     }
     f.lostDetected += lost;
+    if (lost > 0) this.log.add(now, f.index, 'loss', lost);
 
     if (rtt > 0) this.rttSample(f, rtt);
     if (advanced) {
@@ -894,6 +959,7 @@ export class Network {
     }
     f.inflight = 0;
     f.lostDetected += lost;
+    this.log.add(this.now, i, 'timeout', lost);
     f.retxPtr = f.sndUna;
     f.backoff = Math.min(f.backoff * 2, 64);
     f.cwndPkts = 1;
@@ -930,6 +996,14 @@ export class Network {
       const f = this.flows[i]!;
       s.cwnd[i]![idx] = f.active ? f.cwndBytes : NaN;
       s.rate[i]![idx] = f.active ? f.rateBytesPerSec * 8 : NaN;
+      s.ssthresh[i]![idx] = f.active ? f.lastCutTo : NaN;
+      s.sendRate[i]![idx] = !f.active
+        ? NaN
+        : f.rateBytesPerSec > 0
+          ? f.rateBytesPerSec * 8
+          : f.srtt > 0
+            ? (f.cwndBytes * 8e6) / f.srtt
+            : NaN;
       // no value before the flow starts, nor after it stopped once its last packets are in
       s.throughput[i]![idx] = !f.started || (f.stopped && f.ivGoodput === 0) ? NaN : (f.ivGoodput * 8) / dt;
       s.rtt[i]![idx] = f.ivRttN > 0 ? f.ivRttSum / f.ivRttN / 1000 : NaN;

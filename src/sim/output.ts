@@ -9,6 +9,7 @@ import type { Summary } from './metrics.ts';
 import type { TimeSeries } from './network.ts';
 import { lineChart, scatterChart, escapeXml } from './plot/svg.ts';
 import type { ResolvedScenario } from './scenario.ts';
+import { eventsCsv, type EventLog } from './events-log.ts';
 import { describeFailure, type AlgorithmFailure } from './guard.ts';
 import { formatRate } from './units.ts';
 
@@ -25,9 +26,19 @@ export interface SimResult {
   agentMessages: { toAgent: number; fromAgent: number };
   /** Exceptions thrown by algorithm code (the first 100; a run only continues past them with keepGoing). */
   failures: AlgorithmFailure[];
+  /** Losses detected, timeouts and window cuts, in time order (events.csv). */
+  events: EventLog;
 }
 
 const secs = (v: number): string => (Number.isFinite(v) ? `${+v.toFixed(3)} s` : 'end');
+
+/** How the metrics were windowed, in words. */
+export function describeWindow(r: SimResult): string {
+  const w = r.summary.window;
+  return w.fromS > 0
+    ? `metrics over [${+w.fromS.toFixed(3)} s, ${+w.toS.toFixed(3)} s] (warmup ${+w.fromS.toFixed(3)} s excluded)`
+    : `metrics over the whole run [0, ${+w.toS.toFixed(3)} s]`;
+}
 
 /** Link, buffer, duration, loss and ECN, in one line (every summary and report states them). */
 export function describeSetup(r: SimResult): string {
@@ -56,7 +67,7 @@ function pad(rows: string[][]): string {
 export function formatTable(r: SimResult): string {
   const s = r.summary;
   const sc = r.scenario;
-  const head = [`${sc.name}: ${describeSetup(r)}`];
+  const head = [`${sc.name}: ${describeSetup(r)}`, describeWindow(r)];
   const errors = s.flows.some((f) => f.algorithmErrors > 0);
   const rows: string[][] = [
     [
@@ -147,6 +158,12 @@ export function toJson(r: SimResult): object {
       })),
     },
     summary: r.summary,
+    events: {
+      logged: r.events.events.length,
+      notLogged: r.events.dropped,
+      cuts: r.events.events.filter((e) => e.kind === 'cut').length,
+      timeouts: r.events.events.filter((e) => e.kind === 'timeout').length,
+    },
     algorithmFailures: r.failures.map(describeFailure),
     agent: { mode: r.agentMode, ...r.agentMessages },
     wallMs: r.wallMs,
@@ -155,15 +172,18 @@ export function toJson(r: SimResult): object {
 
 /**
  * CSV time series, one row per (sample, flow): `time_s,flow,alg,cwnd_bytes,rate_bps,
- * throughput_bps,rtt_ms,queue_bytes,queue_delay_ms,link_throughput_bps`. Empty cells mean "no
- * value" (e.g. no RTT sample in the interval, or the flow was not running).
+ * throughput_bps,rtt_ms,queue_bytes,queue_delay_ms,link_throughput_bps,ssthresh_bytes,
+ * send_rate_bps`. Empty cells mean "no value" (e.g. no RTT sample in the interval, or the flow
+ * was not running). `rate_bps` is the pacing rate the algorithm set (0: none); `send_rate_bps` is
+ * that rate, else cwnd / smoothed RTT; `ssthresh_bytes` is the window after the latest cut.
+ * Throughput is raw per sample interval (the plots smooth it; this file does not).
  */
 export function toCsv(r: SimResult): string {
   const s = r.series;
   const algs = r.scenario.flows;
   const v = (x: number, digits = 3): string => (Number.isFinite(x) ? String(+x.toFixed(digits)) : '');
   const lines = [
-    'time_s,flow,alg,cwnd_bytes,rate_bps,throughput_bps,rtt_ms,queue_bytes,queue_delay_ms,link_throughput_bps',
+    'time_s,flow,alg,cwnd_bytes,rate_bps,throughput_bps,rtt_ms,queue_bytes,queue_delay_ms,link_throughput_bps,ssthresh_bytes,send_rate_bps',
   ];
   for (let k = 0; k < s.length; k++) {
     for (let i = 0; i < s.cwnd.length; i++) {
@@ -179,6 +199,8 @@ export function toCsv(r: SimResult): string {
           v(s.queueBytes[k]!, 0),
           v(s.queueDelay[k]!),
           v(s.linkThroughput[k]!, 0),
+          v(s.ssthresh[i]![k]!, 0),
+          v(s.sendRate[i]![k]!, 0),
         ].join(','),
       );
     }
@@ -269,7 +291,8 @@ code { background: #f3f3f3; padding: 1px 4px; }
 </head>
 <body>
 <h1>${e(sc.name)}</h1>
-<p>Link ${e(describeSetup(r))}, seed ${sc.net.seed}, agent ${e(r.agentMode)}.</p>
+<p>Link ${e(describeSetup(r))}, seed ${sc.net.seed}, agent ${e(r.agentMode)}.
+${e(describeWindow(r))}.</p>
 <h2>Summary</h2>
 <p>Link throughput ${e(formatRate(s.linkThroughputBps))} of ${e(formatRate(s.capacityBps))}
 (utilisation ${(s.utilisation * 100).toFixed(1)}%); Jain's fairness index ${s.jain.toFixed(3)};
@@ -298,6 +321,7 @@ export function writeOutputs(r: SimResult, dir: string): string {
   const svgs = plots(r);
   writeFileSync(join(abs, 'summary.json'), JSON.stringify(toJson(r), null, 2) + '\n');
   writeFileSync(join(abs, 'timeseries.csv'), toCsv(r));
+  writeFileSync(join(abs, 'events.csv'), eventsCsv(r.events));
   for (const [name, svg] of Object.entries(svgs)) writeFileSync(join(abs, name), svg);
   const report = join(abs, 'report.html');
   writeFileSync(report, htmlReport(r, svgs));

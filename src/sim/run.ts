@@ -44,6 +44,7 @@ export async function runSimulation(sc: ResolvedScenario, opts: RunOptions = {})
     if (failures.length < MAX_KEPT_FAILURES) failures.push(f);
   };
   const link = attachInProcessAgent(net, sc.flows, sc.ipcDelayUs, opts.warn, opts.algorithms, onFailure);
+  if (sc.warmupUs > 0) net.schedule(sc.warmupUs, () => net.markWindow());
   const t0 = performance.now();
   const chunk = opts.chunkUs ?? 100_000;
   try {
@@ -68,6 +69,7 @@ export async function runSimulation(sc: ResolvedScenario, opts: RunOptions = {})
     scenario: sc,
     summary,
     failures,
+    events: net.log,
     series: net.series,
     wallMs,
     agentMode: `in-process (IPC delay ${sc.ipcDelayUs} µs)`,
@@ -104,6 +106,7 @@ export interface RealtimeOptions {
  */
 export async function runRealtime(sc: ResolvedScenario, opts: RealtimeOptions): Promise<SimResult> {
   const net = new Network(sc.net);
+  if (sc.warmupUs > 0) net.schedule(sc.warmupUs, () => net.markWindow());
   const wall0 = performance.now();
   const catchUp = (): void => net.runUntil((performance.now() - wall0) * 1000);
   const link = await attachRealtimeAgent(net, sc.flows, {
@@ -160,6 +163,7 @@ export async function runRealtime(sc: ResolvedScenario, opts: RealtimeOptions): 
     series: net.series,
     wallMs: performance.now() - wall0,
     failures: [],
+    events: net.log,
     agentMode: `unix socket ${opts.agentPath} (real time)`,
     agentMessages: { ...link.counters },
   };

@@ -65,6 +65,8 @@ export interface Scenario {
   headers?: string | number;
   /** Seed of the random-loss generator (default 1). */
   seed?: number;
+  /** Metrics cover [warmup, end] (default 0: the whole run), e.g. `10s`. */
+  warmup?: string | number;
   /** One-way delay of agent messages, in simulated time (default 20us). */
   ipcDelay?: string | number;
   /** Time-series sampling interval (default: duration / 500, between 10 ms and 1 s). */
@@ -87,6 +89,8 @@ export interface ResolvedScenario {
   flows: ResolvedFlow[];
   /** One-way agent message delay in µs. */
   ipcDelayUs: number;
+  /** Metrics window start, µs (0: the whole run). */
+  warmupUs: number;
   /** Human description of the link, e.g. `48.00 Mbit/s` or `trace foo.up (avg 12.0 Mbit/s)`. */
   linkLabel: string;
   /** Bandwidth-delay product in bytes (link rate × default RTT). */
@@ -108,6 +112,7 @@ const SCENARIO_KEYS = new Set([
   'access',
   'delayedAck',
   'headers',
+  'warmup',
   'seed',
   'ipcDelay',
   'sampleInterval',
@@ -316,6 +321,10 @@ export function resolveScenario(sc: Scenario, traceLoaded?: Trace): ResolvedScen
   const total = sc.flows.reduce((n, g) => n + (g.count ?? 1), 0);
   if (total > SIM_LIMITS.flows) fail(`${total} flows is above the limit of ${SIM_LIMITS.flows}`);
   const ipcDelayUs = parseTime(sc.ipcDelay ?? '20us');
+  const warmupUs = parseTime(sc.warmup ?? 0);
+  if (warmupUs >= durationUs) {
+    fail(`warmup ${String(sc.warmup)} leaves nothing to measure in a ${durationUs / 1e6} s run`);
+  }
   if (ipcDelayUs > 10e6) fail(`ipcDelay ${String(sc.ipcDelay)} is above the limit of 10 s`);
   const fid = resolveFidelity(sc, rateBps);
   const flows: FlowConfig[] = [];
@@ -377,6 +386,7 @@ export function resolveScenario(sc: Scenario, traceLoaded?: Trace): ResolvedScen
     },
     flows: algs,
     ipcDelayUs,
+    warmupUs,
     linkLabel,
     bdpBytes,
     source: sc,

@@ -80,6 +80,7 @@ test('portus sim scenario.json --out: table on stdout, every output file written
     assert.ok(r.out.includes(`report: ${join(dir, 'report.html')}`));
     assert.deepEqual(readdirSync(dir).sort(), [
       'cwnd.svg',
+      'events.csv',
       'queue-delay.svg',
       'report.html',
       'rtt.svg',

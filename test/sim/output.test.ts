@@ -142,6 +142,8 @@ test('CSV time series: header, one row per sample and flow, numbers that match t
     'queue_bytes',
     'queue_delay_ms',
     'link_throughput_bps',
+    'ssthresh_bytes',
+    'send_rate_bps',
   ]);
   assert.equal(r.series.length, 60);
   assert.equal(lines.length - 1, 60 * 2);
@@ -221,6 +223,7 @@ test('writeOutputs writes every file into the folder', async () => {
     assert.equal(report, join(dir, 'nested', 'report.html'));
     assert.deepEqual(readdirSync(join(dir, 'nested')).sort(), [
       'cwnd.svg',
+      'events.csv',
       'queue-delay.svg',
       'report.html',
       'rtt.svg',
