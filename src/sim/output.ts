@@ -28,6 +28,8 @@ export interface SimResult {
   failures: AlgorithmFailure[];
   /** Losses detected, timeouts and window cuts, in time order (events.csv). */
   events: EventLog;
+  /** Sentences explaining the outcome (the demo writes them), shown at the top of the report. */
+  notes?: string[];
 }
 
 const secs = (v: number): string => (Number.isFinite(v) ? `${+v.toFixed(3)} s` : 'end');
@@ -293,6 +295,7 @@ code { background: #f3f3f3; padding: 1px 4px; }
 <h1>${e(sc.name)}</h1>
 <p>Link ${e(describeSetup(r))}, seed ${sc.net.seed}, agent ${e(r.agentMode)}.
 ${e(describeWindow(r))}.</p>
+${r.notes !== undefined ? `<h2>What happened</h2>\n<pre>${e(r.notes.join('\n'))}</pre>` : ''}
 <h2>Summary</h2>
 <p>Link throughput ${e(formatRate(s.linkThroughputBps))} of ${e(formatRate(s.capacityBps))}
 (utilisation ${(s.utilisation * 100).toFixed(1)}%); Jain's fairness index ${s.jain.toFixed(3)};
