@@ -3,7 +3,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'out/**', 'coverage/**', '**/*.d.ts', 'dist/**', 'docs/api/**'] },
+  {
+    ignores: [
+      'node_modules/**',
+      'out/**',
+      'coverage/**',
+      '**/*.d.ts',
+      'dist/**',
+      'docs/api/**',
+      '.scratch*/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

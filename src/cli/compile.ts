@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import { CompileError, ErrorCodes, PortusError } from '../errors.ts';
-import { compile, disassemble } from '../lang/index.ts';
+import { checkProgram, compile, disassemble } from '../lang/index.ts';
 import type { Program } from '../lang/index.ts';
 import { encodeInstall } from '../wire/index.ts';
 
@@ -105,13 +105,14 @@ export function register(program: Command): void {
           failed++;
           continue;
         }
-        try {
-          const p = compile(source);
+        // every error of the file, recovering at the next top-level form (see lang/check.ts)
+        const { program: p, errors } = checkProgram(source);
+        if (p !== null) {
           for (const w of warningLines(file, p)) process.stderr.write(w + '\n');
           process.stdout.write(`ok ${file}\n`);
-        } catch (e) {
-          if (!(e instanceof CompileError)) throw e;
-          process.stderr.write(e.format(file) + '\n');
+        } else {
+          for (const e of errors) process.stderr.write(e.format(file) + '\n');
+          if (errors.length > 1) process.stderr.write(`${file}: ${errors.length} errors\n`);
           failed++;
         }
       }

@@ -1,8 +1,9 @@
 /**
- * `portus demo`: the whole system, live, with nothing but `npm install`. Starts the agent as its
- * own process (`portus run cubic --socket <tmp> --quiet`), then simulates a bottleneck link in
- * real time whose TypeScript libccp datapath talks to that agent over a real Unix socket. Prints
- * one status line per second, then the summary table and the path of the HTML report.
+ * `portus demo`: what CCP is for, live, with nothing but `npm install`. Several built-in
+ * algorithms (one flow each, joining a few seconds apart) share one simulated bottleneck; one agent
+ * process serves them all (`portus demo-agent`, the real agent runtime over a real Unix socket),
+ * each flow naming its algorithm in CREATE as a kernel socket would. Prints one status line per
+ * second, then the table, a short explanation of who got what and why, and the HTML report's path.
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -11,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import { openIpc, startAgent, untilSignal, createLogger } from '../agent/index.ts';
+import { algorithmNames, getAlgorithm } from '../algorithms/index.ts';
 import { ErrorCodes, PortusError } from '../errors.ts';
 import {
   formatRate,
@@ -21,11 +24,12 @@ import {
   writeOutputs,
   type LiveStatus,
   type Scenario,
+  type SimResult,
 } from '../sim/index.ts';
 
 interface DemoOptions {
-  alg: string;
-  flows: string;
+  alg: string[];
+  stagger: string;
   duration: string;
   link: string;
   rtt: string;
@@ -35,6 +39,55 @@ interface DemoOptions {
 }
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+/**
+ * Algorithms shown by default, in order of preference: whichever of these are built in (the zoo's
+ * BBR, Copa and Vegas appear here as soon as they are registered), at most four.
+ */
+const PREFERRED = ['cubic', 'bbr', 'reno', 'copa', 'vegas', 'aimd'];
+
+/** The demo's default algorithm set: the preferred ones that exist, at most four. */
+export function demoAlgorithms(available: readonly string[] = algorithmNames()): string[] {
+  return PREFERRED.filter((a) => available.includes(a)).slice(0, 4);
+}
+
+/** How an algorithm treats the queue, judged from its p95 queueing delay against the buffer's. */
+function queueStyle(p95Ms: number, bufferMs: number): string {
+  if (p95Ms >= 0.7 * bufferMs) return 'fills the buffer until packets drop (loss-based)';
+  if (p95Ms <= 0.3 * bufferMs) return 'keeps the queue short (reacts to delay, not loss)';
+  return 'keeps a moderate queue';
+}
+
+/** A few sentences a person can read in a minute: who got what, at what delay, and why. */
+export function explain(r: SimResult): string[] {
+  const s = r.summary;
+  const sc = r.scenario;
+  const bufferMs = (sc.net.bufferBytes * 8e3) / Math.max(1, s.capacityBps);
+  const lines: string[] = [];
+  const w = s.window;
+  lines.push(
+    `Flows joined ${sc.net.flows.map((f) => `${+(f.startUs / 1e6).toFixed(1)} s`).join(', ')}; ` +
+      `the figures below cover [${+w.fromS.toFixed(1)} s, ${+w.toS.toFixed(1)} s], when all of them were running.`,
+  );
+  const byTput = [...s.flows].sort((a, b) => b.throughputBps - a.throughputBps);
+  for (const f of byTput) {
+    const share = s.linkThroughputBps > 0 ? (100 * f.throughputBps) / s.linkThroughputBps : 0;
+    lines.push(
+      `  ${f.alg.padEnd(8)} ${formatRate(f.throughputBps).padStart(12)} (${share.toFixed(0).padStart(3)}% of the link), ` +
+        `RTT p95 ${f.rttMs.p95.toFixed(0)} ms: ${queueStyle(f.queueDelayMs.p95, bufferMs)}`,
+    );
+  }
+  lines.push(
+    `Jain's fairness index ${s.jain.toFixed(2)} (1 = equal shares). The buffer holds ${bufferMs.toFixed(0)} ms of ` +
+      `traffic; a flow's queueing delay is paid by every flow on the link, so the algorithm that fills the ` +
+      `buffer sets everyone's RTT.`,
+  );
+  lines.push(
+    `Each flow's window came from the agent process (${r.agentMessages.fromAgent} messages to the datapath): ` +
+      `the same algorithms, unchanged, would steer Linux sockets through ccp-kernel.`,
+  );
+  return lines;
+}
 
 /** Path of bin/portus.js, relative to this file (works from a checkout or an installed package). */
 const BIN = fileURLToPath(new URL('../../bin/portus.js', import.meta.url));
@@ -88,43 +141,56 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-function statusLine(s: LiveStatus): string {
+function statusLine(s: LiveStatus, algs: readonly string[]): string {
   const flows = s.flows
     .map((f, i) =>
       f.active
-        ? `flow ${i}: ${formatRate(f.throughputBps).padStart(12)} cwnd ${(f.cwndBytes / 1000).toFixed(0).padStart(4)} kB ` +
+        ? `${algs[i]}: ${formatRate(f.throughputBps).padStart(12)} cwnd ${(f.cwndBytes / 1000).toFixed(0).padStart(4)} kB ` +
           `rtt ${f.rttMs.toFixed(0).padStart(3)} ms`
-        : `flow ${i}: ${'idle'.padStart(12)}`,
+        : `${algs[i]}: ${'idle'.padStart(12)}`,
     )
     .join(' | ');
   return `t=${String(s.t).padStart(3)}s  ${flows} | queue ${(s.queueBytes / 1000).toFixed(0).padStart(4)} kB`;
 }
 
 async function action(o: DemoOptions): Promise<void> {
-  const n = Number(o.flows);
-  if (!Number.isInteger(n) || n < 1 || n > 16) {
-    throw new PortusError(ErrorCodes.USAGE, `--flows expects 1..16, got '${o.flows}'`);
+  const algs = o.alg.length > 0 ? o.alg : demoAlgorithms();
+  for (const a of algs) {
+    if (!algorithmNames().includes(a)) {
+      throw new PortusError(
+        ErrorCodes.USAGE,
+        `--alg: no built-in algorithm '${a}' (${algorithmNames().join(', ')})`,
+      );
+    }
   }
+  const n = algs.length;
   const durationUs = parseTime(o.duration);
+  if (durationUs > 40e6) throw new PortusError(ErrorCodes.USAGE, `--duration: the demo runs at most 40s`);
+  const staggerUs = parseTime(o.stagger);
+  const lastStart = (n - 1) * staggerUs;
+  if (lastStart >= durationUs / 2) {
+    throw new PortusError(
+      ErrorCodes.USAGE,
+      `--stagger ${o.stagger}: the last of ${n} flows would join after half the run; use a longer --duration`,
+    );
+  }
   const dir = mkdtempSync(join(tmpdir(), 'portus-demo-'));
   const agentPath = join(dir, 'agent.sock');
   const datapathPath = join(dir, 'datapath.sock');
-  // flows join one after the other over the first half of the run, to show convergence
+  // flows join one after another; the metrics window starts once all are running
   const sc: Scenario = {
-    name: `portus demo: ${n} ${o.alg} flow${n === 1 ? '' : 's'}, agent in its own process`,
+    name: `portus demo: ${algs.join(' vs ')} on one link, one agent process`,
     link: o.link,
     rtt: o.rtt,
     buffer: o.buffer,
     duration: o.duration,
     sampleInterval: '50ms',
-    flows: Array.from({ length: n }, (_, i) => ({
-      alg: o.alg,
-      start: `${Math.round((i * durationUs) / (2 * n))}us`,
-    })),
+    warmup: `${lastStart + Math.min(1e6, staggerUs)}us`,
+    flows: algs.map((alg, i) => ({ alg, start: `${i * staggerUs}us` })),
   };
   const resolved = resolveScenario(sc);
 
-  const args = [BIN, 'run', o.alg, '--socket', agentPath, '--quiet'];
+  const args = [BIN, 'demo-agent', agentPath, ...algs];
   for (const p of o.param) args.push('--param', p);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
@@ -134,16 +200,20 @@ async function action(o: DemoOptions): Promise<void> {
   try {
     await waitForSocket(agentPath, child, () => err, 20_000);
     console.log(
-      `agent: ${o.alg} (pid ${child.pid}) on ${agentPath}\n` +
+      `agent: ${algs.join(', ')} (pid ${child.pid}) on ${agentPath}\n` +
         `link: ${resolved.linkLabel}, RTT ${o.rtt}, buffer ${(resolved.net.bufferBytes / 1000).toFixed(0)} kB, ` +
-        `${n} flow${n === 1 ? '' : 's'}, ${durationUs / 1e6} s in real time\n`,
+        `${n} flow${n === 1 ? '' : 's'} joining ${staggerUs / 1e6} s apart, ${durationUs / 1e6} s in real time\n` +
+        algs.map((a, i) => `flow ${i}: ${a}`).join(', ') +
+        '\n',
     );
     const result = await runRealtime(resolved, {
       agentPath,
       datapathPath,
-      onStatus: (s) => console.log(statusLine(s)),
+      onStatus: (s) => console.log(statusLine(s, algs)),
     });
+    result.notes = explain(result);
     console.log('\n' + formatTable(result));
+    console.log('\n' + result.notes.join('\n'));
     const report = writeOutputs(result, o.out ?? join(dir, 'report'));
     console.log(`\nreport: ${report}`);
   } finally {
@@ -158,13 +228,38 @@ export function register(program: Command): void {
     .description(
       'run the agent as a process and a simulated link + datapath against it, live, over a Unix socket',
     )
-    .option('--alg <name>', 'algorithm the agent runs', 'cubic')
-    .option('--flows <n>', 'number of flows (they join one after another)', '2')
-    .option('--duration <time>', 'how long to run (real time)', '10s')
+    .option(
+      '--alg <name>',
+      `built-in algorithm, one flow each; repeatable (default: ${demoAlgorithms().join(', ')})`,
+      collect,
+      [],
+    )
+    .option('--stagger <time>', 'time between flows joining', '2s')
+    .option('--duration <time>', 'how long to run (real time, at most 40s)', '20s')
     .option('--link <rate>', 'bottleneck rate', '48mbps')
     .option('--rtt <time>', 'propagation RTT', '50ms')
     .option('--buffer <size>', 'bottleneck buffer', '1bdp')
     .option('--param <k=v>', 'algorithm parameter passed to the agent; repeatable', collect, [])
     .option('--out <dir>', 'where to write the report (default: a temporary folder)')
     .action(action);
+
+  // The demo's agent process: the real runtime serving several algorithms on a Unix socket.
+  program
+    .command('demo-agent', { hidden: true })
+    .argument('<socket>', 'socket path to serve')
+    .argument('<algorithms...>', 'built-in algorithms')
+    .option('--param <k=v>', 'algorithm parameter; repeatable', collect, [])
+    .action(async (socket: string, names: string[], opts: { param: string[] }) => {
+      const params: Record<string, string> = {};
+      for (const p of opts.param) {
+        const i = p.indexOf('=');
+        if (i > 0) params[p.slice(0, i)] = p.slice(i + 1);
+      }
+      const agent = startAgent({
+        transport: await openIpc('unix', { socketPath: socket }),
+        algorithms: names.map((a) => getAlgorithm(a, params)),
+        log: createLogger('warn'),
+      });
+      await untilSignal(agent);
+    });
 }

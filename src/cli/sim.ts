@@ -42,9 +42,18 @@ interface SimOptions {
   out?: string;
   json?: boolean;
   progress: boolean;
+  keepGoing?: boolean;
+  access?: string;
+  warmup?: string;
+  delayedAck?: string;
+  headers?: string;
+  lossPlacement?: string;
 }
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+/** Distinct warnings printed after a run; the rest are counted. */
+const MAX_WARNINGS = 5;
 
 function usage(msg: string): never {
   throw new PortusError(ErrorCodes.USAGE, msg);
@@ -92,6 +101,11 @@ function applyOverrides(sc: Scenario, o: SimOptions): void {
   if (o.ecnThreshold !== undefined) sc.ecnThreshold = o.ecnThreshold;
   if (o.ipcDelay !== undefined) sc.ipcDelay = o.ipcDelay;
   if (o.sampleInterval !== undefined) sc.sampleInterval = o.sampleInterval;
+  if (o.access !== undefined) sc.access = o.access;
+  if (o.warmup !== undefined) sc.warmup = o.warmup;
+  if (o.delayedAck !== undefined) sc.delayedAck = o.delayedAck;
+  if (o.headers !== undefined) sc.headers = o.headers;
+  if (o.lossPlacement !== undefined) sc.lossPlacement = o.lossPlacement as Scenario['lossPlacement'];
   if (o.seed !== undefined) {
     const s = Number(o.seed);
     if (!Number.isInteger(s)) usage(`--seed expects an integer, got '${o.seed}'`);
@@ -148,11 +162,20 @@ async function action(file: string | undefined, o: SimOptions): Promise<void> {
   const warnings = new Set<string>();
   let result;
   try {
-    result = await runSimulation(resolved, { onProgress, warn: (m) => warnings.add(m), algorithms });
+    result = await runSimulation(resolved, {
+      onProgress,
+      warn: (m) => warnings.add(m),
+      algorithms,
+      keepGoing: o.keepGoing === true,
+    });
   } finally {
     (bar as cliProgress.SingleBar | null)?.stop();
   }
-  for (const w of [...warnings].slice(0, 5)) console.error(`portus sim: warning: ${w}`);
+  const shown = [...warnings].slice(0, MAX_WARNINGS);
+  for (const w of shown) console.error(`portus sim: warning: ${w}`);
+  if (warnings.size > shown.length) {
+    console.error(`portus sim: warning: ${warnings.size - shown.length} more distinct warnings not shown`);
+  }
   let report: string | null = null;
   if (o.out !== undefined) report = writeOutputs(result, o.out);
   if (o.json) {
@@ -176,19 +199,28 @@ export function register(program: Command): void {
       [],
     )
     .option('--flows <n>', 'number of flows (default: one per --alg)')
-    .option('--link <rate>', 'bottleneck rate, e.g. 48mbps (default 48mbps)')
-    .option('--rtt <time>', 'propagation RTT, e.g. 50ms (default 50ms)')
+    .option('--link <rate>', 'bottleneck rate with its unit, e.g. 48mbps (default 48mbps)')
+    .option('--rtt <time>', 'propagation RTT with its unit, e.g. 50ms (default 50ms)')
     .option('--buffer <size>', 'buffer: 1bdp, 300kb, 200pkts (default 1bdp)')
-    .option('--duration <time>', 'simulated time, e.g. 30s (default 30s)')
+    .option('--duration <time>', 'simulated time with its unit, e.g. 30s (default 30s)')
     .option('--trace <file>', 'mahimahi trace for the bottleneck (replaces --link)')
     .option('--loss <p>', 'random loss probability, e.g. 0.01%')
     .option('--ecn-threshold <size>', 'mark CE above this queue occupancy, e.g. 30kb')
+    .option('--loss-placement <where>', 'random loss after-queue (default, as ns-3) or before-queue')
+    .option('--access <rate>', "senders' access link (NIC) rate, or none (default 1gbps)")
+    .option('--delayed-ack <time>', 'delayed-ACK timer, or off (default 40ms: ACK every 2nd packet)')
+    .option('--headers <size>', 'header bytes per packet on the wire (default 52b: payload 1448)')
     .option('--seed <n>', 'random seed (default 1)')
     .option('--ipc-delay <time>', 'one-way agent message delay in simulated time (default 20us)')
+    .option('--warmup <time>', 'compute every metric over [warmup, end], e.g. 10s (default: the whole run)')
     .option('--sample-interval <time>', 'time-series sampling interval (default duration/500)')
     .option('--param <k=v>', 'algorithm parameter (k=v for all, alg:k=v for one); repeatable', collect, [])
-    .option('--out <dir>', 'write summary.json, timeseries.csv, *.svg and report.html here')
+    .option('--out <dir>', 'write summary.json, timeseries.csv, events.csv, *.svg and report.html here')
     .option('--json', 'print the result as JSON instead of the table')
     .option('--no-progress', 'never show the progress bar')
+    .option(
+      '--keep-going',
+      'continue when the algorithm throws; count the errors per flow (default: fail the run)',
+    )
     .action(action);
 }

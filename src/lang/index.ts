@@ -39,6 +39,7 @@ export { OPERATOR_TOKENS, U64_MAX } from './parser.ts';
 export { Limits, DEF_SENTINEL } from './limits.ts';
 export { disassemble, formatInstruction, formatOperand, opName } from './disasm.ts';
 export { positionOf } from './source.ts';
+export { checkProgram, topLevelForms, type CheckResult } from './check.ts';
 
 /** A compiled datapath program. */
 export interface Program {

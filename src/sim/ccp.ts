@@ -17,6 +17,7 @@ import { createDatapath, type Connection, type Datapath } from '../datapath/inde
 import { ErrorCodes, PortusError } from '../errors.ts';
 import { createChannel, openUnix } from '../ipc/index.ts';
 import type { Transport } from '../ipc/index.ts';
+import { guardAlgorithm, SIM_PORT_BASE, type AlgorithmFailure } from './guard.ts';
 import type { Network } from './network.ts';
 import type { ResolvedFlow } from './scenario.ts';
 
@@ -24,6 +25,20 @@ import type { ResolvedFlow } from './scenario.ts';
 export interface LinkCounters {
   toAgent: number;
   fromAgent: number;
+  /** Flows that found no free datapath connection slot (they ran with their initial window). */
+  slotless: number;
+}
+
+/** Connection slots of the simulator's datapath (libccp's default table size). */
+export const DATAPATH_SLOTS = 1024;
+
+/** One warning line for every flow that found no free datapath slot, or null if none did. */
+export function slotWarning(counters: LinkCounters, flows: number): string | null {
+  if (counters.slotless === 0) return null;
+  return (
+    `${counters.slotless} of ${flows} flows exceed the datapath's ${DATAPATH_SLOTS} connection slots; ` +
+    `they ran with their initial window, without congestion control`
+  );
 }
 
 /** A datapath wired to a network, plus how to shut it down. */
@@ -46,6 +61,7 @@ function wireDatapath(
   const connections: (Connection | null)[] = flows.map(() => null);
   const datapath = createDatapath({
     now: () => Math.floor(net.now),
+    maxConnections: DATAPATH_SLOTS,
     send: (msg) => {
       counters.toAgent++;
       return send(msg);
@@ -64,13 +80,13 @@ function wireDatapath(
         initCwnd: f.initCwndBytes,
         mss: f.mss,
         srcIp: (0x0a000001 + i) >>> 0,
-        srcPort: 40000 + i,
+        srcPort: SIM_PORT_BASE + i,
         dstIp: 0x0a0000fe,
         dstPort: 5001,
         congAlg: flows[i]!.alg,
       });
       if (conn === null) {
-        warn(`flow ${i}: no free datapath connection slot; it runs with its initial window`);
+        counters.slotless++; // reported once, as a total, by slotWarning
         return;
       }
       conn.user = i;
@@ -116,7 +132,8 @@ export function algorithmsFor(flows: readonly ResolvedFlow[]): ReturnType<typeof
  * Attach the in-process agent: `startAgent` over a synchronous channel; each message is copied
  * and delivered `ipcDelayUs` later in simulated time, in both directions. The agent's clock is the
  * simulated clock. `custom` replaces the built-in algorithms looked up by name (each flow's `alg`
- * must then be the `name` of one of them).
+ * must then be the `name` of one of them). With `onFailure`, every exception thrown by algorithm
+ * code is reported to it (see guard.ts).
  */
 export function attachInProcessAgent(
   net: Network,
@@ -124,8 +141,11 @@ export function attachInProcessAgent(
   ipcDelayUs: number,
   warn: (msg: string) => void = () => {},
   custom?: readonly Algorithm[],
+  onFailure?: (f: AlgorithmFailure) => void,
 ): CcpLink & { agent: Agent } {
-  const algorithms = custom !== undefined && custom.length > 0 ? [...custom] : algorithmsFor(flows);
+  const given = custom !== undefined && custom.length > 0 ? [...custom] : algorithmsFor(flows);
+  const algorithms =
+    onFailure === undefined ? given : given.map((a) => guardAlgorithm(a, () => net.now, onFailure));
   for (const f of flows) {
     if (!algorithms.some((a) => a.name === f.alg)) {
       throw new PortusError(
@@ -135,7 +155,7 @@ export function attachInProcessAgent(
     }
   }
   const ch = createChannel({ sync: true });
-  const counters: LinkCounters = { toAgent: 0, fromAgent: 0 };
+  const counters: LinkCounters = { toAgent: 0, fromAgent: 0, slotless: 0 };
   const agent = startAgent({
     transport: ch.agent,
     algorithms,
@@ -184,7 +204,7 @@ export async function attachRealtimeAgent(
   opts: { agentPath: string; datapathPath: string; catchUp: () => void; warn?: (msg: string) => void },
 ): Promise<CcpLink & { transport: Transport }> {
   const transport = await openUnix({ path: opts.datapathPath, peer: opts.agentPath });
-  const counters: LinkCounters = { toAgent: 0, fromAgent: 0 };
+  const counters: LinkCounters = { toAgent: 0, fromAgent: 0, slotless: 0 };
   const warn = opts.warn ?? (() => {});
   const wired = wireDatapath(
     net,

@@ -16,6 +16,7 @@ export {
   type NetworkConfig,
   type SimPrimitives,
   type TimeSeries,
+  type WindowMark,
 } from './network.ts';
 export type { FlowState } from './network.ts';
 export {
@@ -31,6 +32,7 @@ export {
 export {
   loadScenario,
   resolveScenario,
+  SIM_LIMITS,
   validateScenario,
   type ResolvedFlow,
   type ResolvedScenario,
@@ -38,6 +40,15 @@ export {
   type ScenarioFlow,
 } from './scenario.ts';
 export {
+  AlgorithmFailedError,
+  describeFailure,
+  guardAlgorithm,
+  userLocation,
+  type AlgorithmFailure,
+} from './guard.ts';
+export {
+  DATAPATH_SLOTS,
+  slotWarning,
   attachInProcessAgent,
   attachRealtimeAgent,
   algorithmsFor,
@@ -45,7 +56,18 @@ export {
   type LinkCounters,
 } from './ccp.ts';
 export { runSimulation, runRealtime, type LiveStatus, type RealtimeOptions, type RunOptions } from './run.ts';
-export { formatTable, toJson, toCsv, plots, htmlReport, writeOutputs, type SimResult } from './output.ts';
+export {
+  describeSetup,
+  describeWindow,
+  formatTable,
+  toJson,
+  toCsv,
+  plots,
+  htmlReport,
+  writeOutputs,
+  type SimResult,
+} from './output.ts';
+export { EventLog, eventsCsv, MAX_EVENTS, type EventKind, type LoggedEvent } from './events-log.ts';
 export {
   lineChart,
   scatterChart,

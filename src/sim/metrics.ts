@@ -23,6 +23,10 @@ export interface FlowSummary {
   startS: number;
   /** When the flow stopped or finished, else the end of the run. */
   endS: number;
+  /** Propagation (base) RTT configured for the flow, ms. */
+  propRttMs: number;
+  /** Exceptions thrown by the flow's algorithm code (a run only continues past them with keepGoing). */
+  algorithmErrors: number;
   /** Completion time of a sized flow (s), null for bulk flows or unfinished ones. */
   fctS: number | null;
   /** Unique bytes delivered to the receiver. */
@@ -61,6 +65,11 @@ export interface AlgorithmSummary {
 /** Everything a run reports. */
 export interface Summary {
   durationS: number;
+  /**
+   * The metrics window, s: every figure below covers [fromS, toS] (fromS > 0 with `warmup`).
+   * Per-flow start/end are clipped to it.
+   */
+  window: { fromS: number; toS: number };
   /** Average bottleneck capacity over the run, bit/s. */
   capacityBps: number;
   /** Bytes that left the bottleneck × 8 / duration. */
@@ -122,42 +131,51 @@ export function percentilesMs(sortedUs: ArrayLike<number>): Percentiles {
 export function summarize(net: Network, algs: readonly string[]): Summary {
   const cfg = net.cfg;
   const now = net.now;
+  const w = net.window;
+  const from = w?.timeUs ?? 0;
   const durS = now / 1e6;
   let capacityBps: number;
   const tr = cfg.link.trace;
   if (tr) capacityBps = durS > 0 ? (countOpportunities(tr, now / 1000) * 1500 * 8) / durS : 0;
   else capacityBps = cfg.link.rateBps ?? 0;
-  // capacity only counts from the first flow start: before it the link cannot be used
-  const first = Math.min(...cfg.flows.map((f) => f.startUs), now);
+  // capacity only counts from the first flow start (and the window): before it the link cannot be used
+  const first = Math.max(from, Math.min(...cfg.flows.map((f) => f.startUs), now));
   let usableS = (now - first) / 1e6;
   if (tr) {
     const opp = countOpportunities(tr, now / 1000) - (first > 0 ? countOpportunities(tr, first / 1000) : 0);
     capacityBps = usableS > 0 ? (opp * 1500 * 8) / usableS : 0;
   }
   if (usableS <= 0) usableS = durS;
-  const linkThroughputBps = usableS > 0 ? (net.linkBytes * 8) / usableS : 0;
+  const linkThroughputBps = usableS > 0 ? ((net.linkBytes - (w?.linkBytes ?? 0)) * 8) / usableS : 0;
   const flows: FlowSummary[] = net.flows.map((f, i) => {
-    const start = Number.isNaN(f.startedUs) ? f.cfg.startUs : f.startedUs;
-    const end = Number.isNaN(f.stoppedUs) ? now : f.stoppedUs;
+    const m = w?.flows[i];
+    const started = Number.isNaN(f.startedUs) ? f.cfg.startUs : f.startedUs;
+    const start = Math.max(from, started);
+    const end = Math.max(start, Number.isNaN(f.stoppedUs) ? now : f.stoppedUs);
     const activeS = Math.max(0, (end - start) / 1e6);
-    const rtts = f.rttSamples.sorted();
+    const rtts = f.rttSamples.sorted(m?.rttSamples ?? 0);
     const rp = percentilesMs(rtts);
+    const goodput = f.goodputBytes - (m?.goodputBytes ?? 0);
+    const sent = f.sentPkts - (m?.sentPkts ?? 0);
+    const dropped = f.droppedPkts - (m?.droppedPkts ?? 0);
     return {
       flow: i,
       alg: algs[i] ?? '',
       startS: start / 1e6,
       endS: end / 1e6,
-      fctS: Number.isNaN(f.finishedUs) ? null : (f.finishedUs - start) / 1e6,
-      deliveredBytes: f.goodputBytes,
-      throughputBps: activeS > 0 ? (f.goodputBytes * 8) / activeS : 0,
+      propRttMs: f.cfg.rttUs / 1000,
+      algorithmErrors: 0,
+      fctS: Number.isNaN(f.finishedUs) ? null : (f.finishedUs - started) / 1e6,
+      deliveredBytes: goodput,
+      throughputBps: activeS > 0 ? (goodput * 8) / activeS : 0,
       rttMs: { ...rp, min: rtts.length ? rtts[0]! / 1000 : NaN },
-      queueDelayMs: percentilesMs(f.qdelaySamples.sorted()),
-      sentPkts: f.sentPkts,
-      retransPkts: f.retransPkts,
-      droppedPkts: f.droppedPkts,
-      lostPkts: f.lostDetected,
-      timeouts: f.timeouts,
-      lossRate: f.sentPkts ? f.droppedPkts / f.sentPkts : 0,
+      queueDelayMs: percentilesMs(f.qdelaySamples.sorted(m?.qdelaySamples ?? 0)),
+      sentPkts: sent,
+      retransPkts: f.retransPkts - (m?.retransPkts ?? 0),
+      droppedPkts: dropped,
+      lostPkts: f.lostDetected - (m?.lostDetected ?? 0),
+      timeouts: f.timeouts - (m?.timeouts ?? 0),
+      lossRate: sent ? dropped / sent : 0,
       cwndBytes: f.cwndBytes,
     };
   });
@@ -180,17 +198,18 @@ export function summarize(net: Network, algs: readonly string[]): Summary {
   }));
   return {
     durationS: durS,
+    window: { fromS: from / 1e6, toS: now / 1e6 },
     capacityBps,
     linkThroughputBps,
     utilisation: capacityBps > 0 ? linkThroughputBps / capacityBps : 0,
     // flows that never ran (start after the end) do not count towards fairness
     jain: jainIndex(flows.filter((f) => f.endS > f.startS).map((f) => f.throughputBps)),
-    queueDelayMs: percentilesMs(net.qdelaySamples.sorted()),
+    queueDelayMs: percentilesMs(net.qdelaySamples.sorted(w?.qdelaySamples ?? 0)),
     maxQueueBytes: net.maxQueue,
     bufferBytes: cfg.bufferBytes,
-    tailDrops: net.tailDrops,
-    randomDrops: net.randomDrops,
-    ecnMarks: net.ecnMarks,
+    tailDrops: net.tailDrops - (w?.tailDrops ?? 0),
+    randomDrops: net.randomDrops - (w?.randomDrops ?? 0),
+    ecnMarks: net.ecnMarks - (w?.ecnMarks ?? 0),
     flows,
     algorithms,
     events: net.eventsProcessed,

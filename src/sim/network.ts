@@ -27,8 +27,24 @@
  */
 import { zeroPrimitives, type Primitives } from '../datapath/index.ts';
 import { EventQueue } from './events.ts';
+import { EventLog } from './events-log.ts';
 import { createRng, type Rng } from './rng.ts';
+import {
+  FlowState,
+  P_LOST,
+  P_NONE,
+  P_OUT,
+  P_SACKED,
+  SampleBuffer,
+  SNDBUF,
+  T_DELIVERED,
+  T_LOST,
+  T_OUT,
+  type FlowConfig,
+} from './flow.ts';
 import type { Trace } from './trace.ts';
+
+export { FlowState, SampleBuffer, type FlowConfig } from './flow.ts';
 
 /** The bottleneck: a constant rate or a trace. */
 export interface LinkConfig {
@@ -36,22 +52,6 @@ export interface LinkConfig {
   rateBps?: number;
   /** Mahimahi trace (one 1500-byte opportunity per line). */
   trace?: Trace;
-}
-
-/** One flow. */
-export interface FlowConfig {
-  /** Propagation round-trip time in µs. */
-  rttUs: number;
-  /** Start time in µs. */
-  startUs: number;
-  /** Stop time in µs (`Infinity`: runs to the end). */
-  stopUs: number;
-  /** Bytes to transfer (`Infinity`: bulk). */
-  bytes: number;
-  /** Packet size in bytes (payload = wire size in this model). */
-  mss: number;
-  /** Initial congestion window in bytes. */
-  initCwndBytes: number;
 }
 
 /** Everything the network needs. */
@@ -63,6 +63,24 @@ export interface NetworkConfig {
   ecnThresholdBytes: number;
   /** Random loss probability per packet at the bottleneck, in [0, 1]. */
   lossRate: number;
+  /**
+   * Where random loss happens (default 'before-queue'): 'after-queue' drops a packet once it has
+   * left the bottleneck (it used link capacity), as ns-3's receive error model does.
+   */
+  lossPlacement?: 'before-queue' | 'after-queue';
+  /**
+   * Rate of each sender's access link (its NIC), bit/s: a window's packets serialise at this
+   * rate on their way to the bottleneck instead of arriving there all at once (default: none).
+   */
+  accessRateBps?: number;
+  /**
+   * Delayed ACKs (default: every packet ACKed at once): the receiver ACKs every `every`-th
+   * in-order packet, or `timeoutUs` after the first unACKed one; out-of-order, duplicate and
+   * hole-filling packets are ACKed at once (as Linux and ns-3 do).
+   */
+  delayedAck?: { every: number; timeoutUs: number };
+  /** Header bytes per packet on the wire; each flow's `mss` is payload (default 0). */
+  headerBytes?: number;
   seed: number;
   flows: FlowConfig[];
   /** Simulated duration in µs. */
@@ -106,193 +124,8 @@ const EV_START = 5;
 const EV_STOP = 6;
 const EV_SAMPLE = 7;
 const EV_CALL = 8;
-
-/** Sender scoreboard states per packet sequence number. */
-const P_NONE = 0;
-const P_OUT = 1; // latest transmission in flight
-const P_SACKED = 2;
-const P_LOST = 3; // marked lost, waiting for retransmission
-
-/** Transmission states. */
-const T_OUT = 0;
-const T_DELIVERED = 1;
-const T_LOST = 2;
-
-/** Approximate Linux default send buffer: bytes the application keeps written ahead. */
-const SNDBUF = 4 * 1024 * 1024;
-
-/** A growable Float32Array of samples. */
-export class SampleBuffer {
-  data = new Float32Array(1024);
-  length = 0;
-  /** Append one value. */
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const d = new Float32Array(this.data.length * 2);
-      d.set(this.data);
-      this.data = d;
-    }
-    this.data[this.length++] = v;
-  }
-  /** The samples, sorted ascending (a copy). */
-  sorted(): Float32Array {
-    return this.data.slice(0, this.length).sort();
-  }
-}
-
-/** Per-flow sender + receiver state (internal; read-only for callers). */
-export class FlowState {
-  readonly index: number;
-  readonly cfg: FlowConfig;
-  readonly mss: number;
-  started = false;
-  active = false;
-  stopped = false;
-  finishedUs = NaN;
-  startedUs = NaN;
-  stoppedUs = NaN;
-  appLimitPkts: number;
-
-  // sequence scoreboard (ring over seq & seqMask)
-  seqCap = 256;
-  seqMask = 255;
-  pState = new Uint8Array(256);
-  pTx = new Int32Array(256);
-  rOoo = new Uint8Array(256); // receiver: out-of-order packet held
-  nextSeq = 0;
-  sndUna = 0;
-  inflight = 0;
-  sackedOut = 0;
-  lostOut = 0;
-  retxPtr = 0;
-
-  // transmission log (ring over tx & txMask)
-  txCap = 256;
-  txMask = 255;
-  tSeq = new Int32Array(256);
-  tState = new Uint8Array(256);
-  tSent = new Float64Array(256);
-  tDelivered = new Float64Array(256);
-  tDeliveredTime = new Float64Array(256);
-  tFirstSent = new Float64Array(256);
-  tHoleD = new Float64Array(256);
-  txNext = 0;
-  txScan = 0;
-  txHigh = -1;
-  dCount = 0;
-
-  // control
-  cwndBytes: number;
-  cwndPkts: number;
-  rateBytesPerSec = 0;
-  paceNext = 0;
-  sendTimerAt = Infinity;
-
-  // RTT / RTO
-  srtt = 0;
-  rttvar = 0;
-  minRtt = Infinity;
-  rto: number;
-  backoff = 1;
-  rtoDeadline = 0;
-  rtoTimerAt = Infinity;
-  lastRtt = 0;
-
-  // rate sample (Linux tcp_rate)
-  delivered = 0;
-  deliveredTime = 0;
-  firstSentTime = 0;
-  rateOut = 0;
-  rateIn = 0;
-
-  // receiver
-  rcvNext = 0;
-
-  // counters
-  sentPkts = 0;
-  sentBytes = 0;
-  retransPkts = 0;
-  droppedPkts = 0;
-  lostDetected = 0;
-  timeouts = 0;
-  rcvBytes = 0; // every arrival at the receiver, duplicates included
-  goodputBytes = 0; // unique data delivered to the receiver
-  ackedBytes = 0;
-
-  // per-interval accumulators for the time series
-  ivRttSum = 0;
-  ivRttN = 0;
-  ivGoodput = 0;
-
-  readonly rttSamples = new SampleBuffer();
-  readonly qdelaySamples = new SampleBuffer();
-
-  constructor(index: number, cfg: FlowConfig, initialRtoUs: number) {
-    this.index = index;
-    this.cfg = cfg;
-    this.mss = cfg.mss;
-    this.appLimitPkts = Number.isFinite(cfg.bytes) ? Math.ceil(cfg.bytes / cfg.mss) : Infinity;
-    this.cwndBytes = cfg.initCwndBytes;
-    this.cwndPkts = Math.max(1, Math.floor(cfg.initCwndBytes / cfg.mss));
-    this.rto = initialRtoUs;
-  }
-
-  /** Double the sequence ring (keeps the live range [sndUna, nextSeq) and receiver state). */
-  growSeq(): void {
-    const oldCap = this.seqCap;
-    const cap = oldCap * 2;
-    const mask = cap - 1;
-    const ps = new Uint8Array(cap);
-    const pt = new Int32Array(cap);
-    const ro = new Uint8Array(cap);
-    const lo = Math.min(this.sndUna, this.rcvNext);
-    for (let s = lo; s < this.nextSeq; s++) {
-      ps[s & mask] = this.pState[s & this.seqMask]!;
-      pt[s & mask] = this.pTx[s & this.seqMask]!;
-      ro[s & mask] = this.rOoo[s & this.seqMask]!;
-    }
-    this.pState = ps;
-    this.pTx = pt;
-    this.rOoo = ro;
-    this.seqCap = cap;
-    this.seqMask = mask;
-  }
-
-  /** Double the transmission ring (keeps [txNext - oldCap, txNext)). */
-  growTx(): void {
-    const oldCap = this.txCap;
-    const oldMask = this.txMask;
-    const cap = oldCap * 2;
-    const mask = cap - 1;
-    const seq = new Int32Array(cap);
-    const st = new Uint8Array(cap);
-    const sent = new Float64Array(cap);
-    const del = new Float64Array(cap);
-    const delT = new Float64Array(cap);
-    const first = new Float64Array(cap);
-    const hole = new Float64Array(cap);
-    for (let t = Math.max(0, this.txNext - oldCap); t < this.txNext; t++) {
-      const o = t & oldMask;
-      const n = t & mask;
-      seq[n] = this.tSeq[o]!;
-      st[n] = this.tState[o]!;
-      sent[n] = this.tSent[o]!;
-      del[n] = this.tDelivered[o]!;
-      delT[n] = this.tDeliveredTime[o]!;
-      first[n] = this.tFirstSent[o]!;
-      hole[n] = this.tHoleD[o]!;
-    }
-    this.tSeq = seq;
-    this.tState = st;
-    this.tSent = sent;
-    this.tDelivered = del;
-    this.tDeliveredTime = delT;
-    this.tFirstSent = first;
-    this.tHoleD = hole;
-    this.txCap = cap;
-    this.txMask = mask;
-  }
-}
+const EV_ARRIVE = 9;
+const EV_DELACK = 10;
 
 /** Time series sampled every `sampleIntervalUs` (index k is time (k + 1) × interval). */
 export interface TimeSeries {
@@ -302,6 +135,13 @@ export interface TimeSeries {
   cwnd: Float64Array[];
   /** Per flow: pacing rate in bit/s (0 = not paced). */
   rate: Float64Array[];
+  /**
+   * Per flow: the slow-start threshold as the simulator can see it — the window right after the
+   * latest cut (what Reno and Cubic set ssthresh to); NaN before the first cut.
+   */
+  ssthresh: Float64Array[];
+  /** Per flow: the rate the flow is sending at — its pacing rate if set, else cwnd / smoothed RTT, bit/s. */
+  sendRate: Float64Array[];
   /** Per flow: goodput over the interval in bit/s (NaN before the flow starts and after it is done). */
   throughput: Float64Array[];
   /** Per flow: mean RTT sample in the interval, ms (NaN if none). */
@@ -316,6 +156,26 @@ export interface TimeSeries {
   length: number;
 }
 
+/** Counters at the start of the metrics window (see {@link Network.markWindow}). */
+export interface WindowMark {
+  timeUs: number;
+  linkBytes: number;
+  tailDrops: number;
+  randomDrops: number;
+  ecnMarks: number;
+  qdelaySamples: number;
+  flows: {
+    goodputBytes: number;
+    sentPkts: number;
+    retransPkts: number;
+    droppedPkts: number;
+    lostDetected: number;
+    timeouts: number;
+    rttSamples: number;
+    qdelaySamples: number;
+  }[];
+}
+
 /** The simulated network. Create, attach hooks with {@link setHooks}, then {@link runUntil}. */
 export class Network {
   readonly cfg: NetworkConfig;
@@ -327,6 +187,10 @@ export class Network {
   now = 0;
   /** Number of events processed. */
   eventsProcessed = 0;
+  /** Losses detected, timeouts and window cuts (see events-log.ts). */
+  readonly log = new EventLog();
+  /** Counters when the metrics window opened ({@link markWindow}); null: the whole run. */
+  window: WindowMark | null = null;
 
   private readonly q: EventQueue;
   private readonly rng: Rng;
@@ -342,6 +206,7 @@ export class Network {
   private pkEnq = new Float64Array(1024);
   private pkMark = new Uint8Array(1024);
   private pkCum = new Int32Array(1024);
+  private pkRetx = new Uint8Array(1024);
   private pkFree = new Int32Array(1024);
   private pkFreeN = 0;
   private pkUsed = 0;
@@ -354,6 +219,8 @@ export class Network {
   queueBytes = 0;
   private busy = false;
   private readonly rateBps: number;
+  private readonly accessRateBps: number;
+  private readonly lossAfterQueue: boolean;
   private readonly trace: Trace | undefined;
   private oppNext = 0;
 
@@ -382,7 +249,10 @@ export class Network {
     this.trace = cfg.link.trace;
     this.rateBps = cfg.link.rateBps ?? 0;
     const initialRto = cfg.initialRtoUs ?? 1_000_000;
-    this.flows = cfg.flows.map((f, i) => new FlowState(i, f, initialRto));
+    this.flows = cfg.flows.map((f, i) => new FlowState(i, f, initialRto, cfg.headerBytes ?? 0));
+    this.accessRateBps =
+      cfg.accessRateBps !== undefined && cfg.accessRateBps > 0 ? cfg.accessRateBps : Infinity;
+    this.lossAfterQueue = cfg.lossPlacement === 'after-queue';
     this.prims = cfg.flows.map(() => zeroPrimitives());
     const n = Math.max(0, Math.floor(cfg.durationUs / cfg.sampleIntervalUs + 1e-9));
     const per = (): Float64Array[] => cfg.flows.map(() => new Float64Array(n));
@@ -390,6 +260,8 @@ export class Network {
       t: new Float64Array(n),
       cwnd: per(),
       rate: per(),
+      ssthresh: per(),
+      sendRate: per(),
       throughput: per(),
       rtt: per(),
       queueBytes: new Float64Array(n),
@@ -413,6 +285,10 @@ export class Network {
   /** Set a flow's congestion window in bytes (the datapath's set_cwnd). */
   setCwnd(flow: number, bytes: number): void {
     const f = this.flows[flow]!;
+    if (bytes < f.cwndBytes && f.active) {
+      this.log.add(this.now, flow, 'cut', f.cwndBytes, bytes);
+      f.lastCutTo = bytes;
+    }
     f.cwndBytes = bytes;
     f.cwndPkts = Math.max(1, Math.floor(bytes / f.mss));
     if (this.inHook !== flow) this.trySend(f);
@@ -455,6 +331,12 @@ export class Network {
       switch (kind) {
         case EV_DEPART:
           this.onDepart();
+          break;
+        case EV_ARRIVE:
+          this.arrive(a);
+          break;
+        case EV_DELACK:
+          this.onDelackTimer(this.flows[a]!);
           break;
         case EV_ACK:
           this.onAck(a);
@@ -503,9 +385,35 @@ export class Network {
     return this.qLen;
   }
 
-  /** Largest queue occupancy seen, bytes. */
+  /** Largest queue occupancy seen (since {@link markWindow}, if called), bytes. */
   get maxQueue(): number {
     return this.maxQueueBytes;
+  }
+
+  /**
+   * Open the metrics window now (`--warmup`): remember every counter and sample count so the
+   * summary covers [now, end] only.
+   */
+  markWindow(): void {
+    this.window = {
+      timeUs: this.now,
+      linkBytes: this.linkBytes,
+      tailDrops: this.tailDrops,
+      randomDrops: this.randomDrops,
+      ecnMarks: this.ecnMarks,
+      qdelaySamples: this.qdelaySamples.length,
+      flows: this.flows.map((f) => ({
+        goodputBytes: f.goodputBytes,
+        sentPkts: f.sentPkts,
+        retransPkts: f.retransPkts,
+        droppedPkts: f.droppedPkts,
+        lostDetected: f.lostDetected,
+        timeouts: f.timeouts,
+        rttSamples: f.rttSamples.length,
+        qdelaySamples: f.qdelaySamples.length,
+      })),
+    };
+    this.maxQueueBytes = this.queueBytes;
   }
 
   // ---------------------------------------------------------------- flows
@@ -572,7 +480,7 @@ export class Network {
 
   private transmit(f: FlowState, seq: number, retrans: boolean): void {
     const now = this.now;
-    const size = f.mss;
+    const size = f.wire;
     if (f.txNext - f.txScan >= f.txCap >> 1) f.growTx();
     if (f.inflight === 0) {
       // Linux tcp_rate: restart the sampling intervals after an idle period
@@ -602,7 +510,19 @@ export class Network {
       f.paceNext = base + (size * 1e6) / f.rateBytesPerSec;
     }
     if (f.rtoDeadline === 0) this.armRto(f);
-    this.enqueue(f, seq, tx, size, retrans);
+    const p = this.allocPacket();
+    this.pkFlow[p] = f.index;
+    this.pkSeq[p] = seq;
+    this.pkTx[p] = tx;
+    this.pkSize[p] = size;
+    this.pkRetx[p] = retrans ? 1 : 0;
+    if (this.accessRateBps === Infinity) this.arrive(p);
+    else {
+      // the access link: serialise behind the sender's earlier packets, then reach the bottleneck
+      const start = f.nicFreeAt > now ? f.nicFreeAt : now;
+      f.nicFreeAt = start + (size * 8e6) / this.accessRateBps;
+      this.q.push(f.nicFreeAt, EV_ARRIVE, p);
+    }
   }
 
   // ---------------------------------------------------------------- link
@@ -629,6 +549,9 @@ export class Network {
     this.pkTx = gi(this.pkTx);
     this.pkSize = gi(this.pkSize);
     this.pkCum = gi(this.pkCum);
+    const r = new Uint8Array(c);
+    r.set(this.pkRetx);
+    this.pkRetx = r;
     this.pkFree = gi(this.pkFree);
     const e = new Float64Array(c);
     e.set(this.pkEnq);
@@ -639,26 +562,26 @@ export class Network {
     this.pCap = c;
   }
 
-  private enqueue(f: FlowState, seq: number, tx: number, size: number, retrans: boolean): void {
+  /** Packet `p` reaches the bottleneck: scripted/random loss, tail drop, or the queue. */
+  private arrive(p: number): void {
     const cfg = this.cfg;
+    const f = this.flows[this.pkFlow[p]!]!;
+    const size = this.pkSize[p]!;
     if (
-      (cfg.lossRate > 0 && this.rng.next() < cfg.lossRate) ||
-      (cfg.dropFilter !== undefined && cfg.dropFilter(f.index, seq, retrans))
+      (cfg.lossRate > 0 && !this.lossAfterQueue && this.rng.next() < cfg.lossRate) ||
+      (cfg.dropFilter !== undefined && cfg.dropFilter(f.index, this.pkSeq[p]!, this.pkRetx[p] === 1))
     ) {
       this.randomDrops++;
       f.droppedPkts++;
+      this.freePacket(p);
       return;
     }
     if (this.queueBytes + size > cfg.bufferBytes) {
       this.tailDrops++;
       f.droppedPkts++;
+      this.freePacket(p);
       return;
     }
-    const p = this.allocPacket();
-    this.pkFlow[p] = f.index;
-    this.pkSeq[p] = seq;
-    this.pkTx[p] = tx;
-    this.pkSize[p] = size;
     this.pkEnq[p] = this.now;
     let mark = 0;
     if (this.queueBytes > cfg.ecnThresholdBytes) {
@@ -741,29 +664,83 @@ export class Network {
     this.linkPkts++;
     this.ivLinkBytes += size;
     this.busy = false;
-    // receiver
+    if (this.qLen > 0) this.startService();
     const f = this.flows[this.pkFlow[p]!]!;
+    if (this.lossAfterQueue && this.cfg.lossRate > 0 && this.rng.next() < this.cfg.lossRate) {
+      // lost on the far side of the link (as ns-3's receive error model): capacity was used
+      this.randomDrops++;
+      f.droppedPkts++;
+      this.freePacket(p);
+      return;
+    }
+    this.receive(f, p);
+  }
+
+  // ---------------------------------------------------------------- receiver
+
+  /** The receiver gets packet `p`: reassembly, then an ACK now or (delayed ACKs) later. */
+  private receive(f: FlowState, p: number): void {
     const seq = this.pkSeq[p]!;
-    f.rcvBytes += size;
+    const payload = f.mss;
+    const before = f.rcvNext;
+    f.rcvBytes += payload;
     if (seq >= f.rcvNext) {
       const m = f.seqMask;
       if (seq === f.rcvNext) {
-        f.goodputBytes += size;
-        f.ivGoodput += size;
+        f.goodputBytes += payload;
+        f.ivGoodput += payload;
         f.rcvNext++;
         while (f.rOoo[f.rcvNext & m] === 1) {
           f.rOoo[f.rcvNext & m] = 0;
+          f.rcvOoo--;
           f.rcvNext++;
         }
       } else if (f.rOoo[seq & m] === 0) {
         f.rOoo[seq & m] = 1;
-        f.goodputBytes += size;
-        f.ivGoodput += size;
+        f.rcvOoo++;
+        f.goodputBytes += payload;
+        f.ivGoodput += payload;
       }
     }
+    const d = this.cfg.delayedAck;
+    // in order, no hole before or after it: the only case an ACK may wait
+    const plain = seq === before && f.rcvNext === before + 1 && f.rcvOoo === 0;
+    if (d === undefined || !plain || ++f.rcvUnacked >= d.every) {
+      this.sendAck(f, p);
+      return;
+    }
+    if (f.rcvHeld >= 0) this.mergeHeld(f, p);
+    f.rcvHeld = p;
+    if (f.delackAt === Infinity) {
+      f.delackAt = this.now + d.timeoutUs;
+      this.q.push(f.delackAt, EV_DELACK, f.index);
+    }
+  }
+
+  /** Drop the held packet's own ACK: `p`'s cumulative ACK covers it (its CE mark carries over). */
+  private mergeHeld(f: FlowState, p: number): void {
+    const h = f.rcvHeld;
+    if (this.pkMark[h] === 1) this.pkMark[p] = 1;
+    this.freePacket(h);
+    f.rcvHeld = -1;
+  }
+
+  /** ACK packet `p` (cumulative ACK + its own identity as SACK), covering any held packet. */
+  private sendAck(f: FlowState, p: number): void {
+    if (f.rcvHeld >= 0) this.mergeHeld(f, p);
+    f.rcvUnacked = 0;
+    f.delackAt = Infinity;
     this.pkCum[p] = f.rcvNext;
     this.q.push(this.now + f.cfg.rttUs, EV_ACK, p);
-    if (this.qLen > 0) this.startService();
+  }
+
+  private onDelackTimer(f: FlowState): void {
+    if (this.now !== f.delackAt) return; // superseded: an ACK went out since
+    f.delackAt = Infinity;
+    const h = f.rcvHeld;
+    if (h < 0) return;
+    f.rcvHeld = -1;
+    this.sendAck(f, h);
   }
 
   // ---------------------------------------------------------------- ACK processing
@@ -879,6 +856,7 @@ export class Network {
       f.deliveredTime = now;
     }
     f.lostDetected += lost;
+    if (lost > 0) this.log.add(now, f.index, 'loss', lost);
 
     if (rtt > 0) this.rttSample(f, rtt);
     if (advanced) {
@@ -981,6 +959,7 @@ export class Network {
     }
     f.inflight = 0;
     f.lostDetected += lost;
+    this.log.add(this.now, i, 'timeout', lost);
     f.retxPtr = f.sndUna;
     f.backoff = Math.min(f.backoff * 2, 64);
     f.cwndPkts = 1;
@@ -1017,6 +996,14 @@ export class Network {
       const f = this.flows[i]!;
       s.cwnd[i]![idx] = f.active ? f.cwndBytes : NaN;
       s.rate[i]![idx] = f.active ? f.rateBytesPerSec * 8 : NaN;
+      s.ssthresh[i]![idx] = f.active ? f.lastCutTo : NaN;
+      s.sendRate[i]![idx] = !f.active
+        ? NaN
+        : f.rateBytesPerSec > 0
+          ? f.rateBytesPerSec * 8
+          : f.srtt > 0
+            ? (f.cwndBytes * 8e6) / f.srtt
+            : NaN;
       // no value before the flow starts, nor after it stopped once its last packets are in
       s.throughput[i]![idx] = !f.started || (f.stopped && f.ivGoodput === 0) ? NaN : (f.ivGoodput * 8) / dt;
       s.rtt[i]![idx] = f.ivRttN > 0 ? f.ivRttSum / f.ivRttN / 1000 : NaN;

@@ -9,6 +9,8 @@ import type { Summary } from './metrics.ts';
 import type { TimeSeries } from './network.ts';
 import { lineChart, scatterChart, escapeXml } from './plot/svg.ts';
 import type { ResolvedScenario } from './scenario.ts';
+import { eventsCsv, type EventLog } from './events-log.ts';
+import { describeFailure, type AlgorithmFailure } from './guard.ts';
 import { formatRate } from './units.ts';
 
 /** The outcome of one run. */
@@ -22,6 +24,36 @@ export interface SimResult {
   agentMode: string;
   /** Messages exchanged with the agent. */
   agentMessages: { toAgent: number; fromAgent: number };
+  /** Exceptions thrown by algorithm code (the first 100; a run only continues past them with keepGoing). */
+  failures: AlgorithmFailure[];
+  /** Losses detected, timeouts and window cuts, in time order (events.csv). */
+  events: EventLog;
+  /** Sentences explaining the outcome (the demo writes them), shown at the top of the report. */
+  notes?: string[];
+}
+
+const secs = (v: number): string => (Number.isFinite(v) ? `${+v.toFixed(3)} s` : 'end');
+
+/** How the metrics were windowed, in words. */
+export function describeWindow(r: SimResult): string {
+  const w = r.summary.window;
+  return w.fromS > 0
+    ? `metrics over [${+w.fromS.toFixed(3)} s, ${+w.toS.toFixed(3)} s] (warmup ${+w.fromS.toFixed(3)} s excluded)`
+    : `metrics over the whole run [0, ${+w.toS.toFixed(3)} s]`;
+}
+
+/** Link, buffer, duration, loss and ECN, in one line (every summary and report states them). */
+export function describeSetup(r: SimResult): string {
+  const sc = r.scenario;
+  return (
+    `${sc.linkLabel}, buffer ${(sc.net.bufferBytes / 1000).toFixed(1)} kB ` +
+    `(${(sc.net.bufferBytes / Math.max(1, sc.bdpBytes)).toFixed(2)} BDP), ` +
+    `${(sc.net.durationUs / 1e6).toFixed(1)} s simulated` +
+    (sc.net.lossRate > 0 ? `, random loss ${(sc.net.lossRate * 100).toPrecision(3)}%` : '') +
+    (Number.isFinite(sc.net.ecnThresholdBytes)
+      ? `, ECN at ${(sc.net.ecnThresholdBytes / 1000).toFixed(1)} kB`
+      : '')
+  );
 }
 
 const ms = (v: number): string => (Number.isFinite(v) ? v.toFixed(1) : '-');
@@ -37,21 +69,34 @@ function pad(rows: string[][]): string {
 export function formatTable(r: SimResult): string {
   const s = r.summary;
   const sc = r.scenario;
-  const head = [
-    `${sc.name}: ${sc.linkLabel}, buffer ${(sc.net.bufferBytes / 1000).toFixed(1)} kB ` +
-      `(${(sc.net.bufferBytes / Math.max(1, sc.bdpBytes)).toFixed(2)} BDP), ${s.durationS.toFixed(1)} s simulated` +
-      (sc.net.lossRate > 0 ? `, random loss ${(sc.net.lossRate * 100).toPrecision(3)}%` : '') +
-      (Number.isFinite(sc.net.ecnThresholdBytes)
-        ? `, ECN at ${(sc.net.ecnThresholdBytes / 1000).toFixed(1)} kB`
-        : ''),
-  ];
+  const head = [`${sc.name}: ${describeSetup(r)}`, describeWindow(r)];
+  const errors = s.flows.some((f) => f.algorithmErrors > 0);
   const rows: string[][] = [
-    ['flow', 'alg', 'throughput', 'rtt p50', 'rtt p95', 'qdelay p95', 'sent', 'retx', 'drops', 'timeouts'],
+    [
+      'flow',
+      'alg',
+      'base rtt',
+      'start',
+      'stop',
+      'throughput',
+      'rtt p50',
+      'rtt p95',
+      'qdelay p95',
+      'sent',
+      'retx',
+      'drops',
+      'timeouts',
+      ...(errors ? ['errors'] : []),
+    ],
   ];
   for (const f of s.flows) {
+    const cfg = sc.net.flows[f.flow]!;
     rows.push([
       String(f.flow),
       f.alg,
+      `${+f.propRttMs.toFixed(3)} ms`,
+      secs(cfg.startUs / 1e6),
+      secs(cfg.stopUs / 1e6),
       formatRate(f.throughputBps),
       `${ms(f.rttMs.p50)} ms`,
       `${ms(f.rttMs.p95)} ms`,
@@ -60,6 +105,7 @@ export function formatTable(r: SimResult): string {
       String(f.retransPkts),
       String(f.droppedPkts),
       String(f.timeouts),
+      ...(errors ? [String(f.algorithmErrors)] : []),
     ]);
   }
   const agg = [
@@ -72,6 +118,10 @@ export function formatTable(r: SimResult): string {
       `(${Math.round(s.packets / Math.max(1e-3, r.wallMs / 1000))} packets/s); agent ${r.agentMode}, ` +
       `${r.agentMessages.toAgent} messages to it, ${r.agentMessages.fromAgent} from it`,
   ];
+  if (errors) {
+    const n = s.flows.reduce((a, f) => a + f.algorithmErrors, 0);
+    agg.push(`algorithm errors: ${n} (kept going); first: ${describeFailure(r.failures[0]!)}`);
+  }
   return [...head, '', pad(rows), '', ...agg].join('\n');
 }
 
@@ -110,6 +160,13 @@ export function toJson(r: SimResult): object {
       })),
     },
     summary: r.summary,
+    events: {
+      logged: r.events.events.length,
+      notLogged: r.events.dropped,
+      cuts: r.events.events.filter((e) => e.kind === 'cut').length,
+      timeouts: r.events.events.filter((e) => e.kind === 'timeout').length,
+    },
+    algorithmFailures: r.failures.map(describeFailure),
     agent: { mode: r.agentMode, ...r.agentMessages },
     wallMs: r.wallMs,
   }) as object;
@@ -117,15 +174,18 @@ export function toJson(r: SimResult): object {
 
 /**
  * CSV time series, one row per (sample, flow): `time_s,flow,alg,cwnd_bytes,rate_bps,
- * throughput_bps,rtt_ms,queue_bytes,queue_delay_ms,link_throughput_bps`. Empty cells mean "no
- * value" (e.g. no RTT sample in the interval, or the flow was not running).
+ * throughput_bps,rtt_ms,queue_bytes,queue_delay_ms,link_throughput_bps,ssthresh_bytes,
+ * send_rate_bps`. Empty cells mean "no value" (e.g. no RTT sample in the interval, or the flow
+ * was not running). `rate_bps` is the pacing rate the algorithm set (0: none); `send_rate_bps` is
+ * that rate, else cwnd / smoothed RTT; `ssthresh_bytes` is the window after the latest cut.
+ * Throughput is raw per sample interval (the plots smooth it; this file does not).
  */
 export function toCsv(r: SimResult): string {
   const s = r.series;
   const algs = r.scenario.flows;
   const v = (x: number, digits = 3): string => (Number.isFinite(x) ? String(+x.toFixed(digits)) : '');
   const lines = [
-    'time_s,flow,alg,cwnd_bytes,rate_bps,throughput_bps,rtt_ms,queue_bytes,queue_delay_ms,link_throughput_bps',
+    'time_s,flow,alg,cwnd_bytes,rate_bps,throughput_bps,rtt_ms,queue_bytes,queue_delay_ms,link_throughput_bps,ssthresh_bytes,send_rate_bps',
   ];
   for (let k = 0; k < s.length; k++) {
     for (let i = 0; i < s.cwnd.length; i++) {
@@ -141,6 +201,8 @@ export function toCsv(r: SimResult): string {
           v(s.queueBytes[k]!, 0),
           v(s.queueDelay[k]!),
           v(s.linkThroughput[k]!, 0),
+          v(s.ssthresh[i]![k]!, 0),
+          v(s.sendRate[i]![k]!, 0),
         ].join(','),
       );
     }
@@ -200,11 +262,14 @@ export function plots(r: SimResult): Record<string, string> {
 /** One self-contained HTML page: scenario, summary table, every plot inline. */
 export function htmlReport(r: SimResult, svgs: Record<string, string> = plots(r)): string {
   const s = r.summary;
+  const sc = r.scenario;
   const e = escapeXml;
   const flowRows = s.flows
     .map(
       (f) =>
-        `<tr><td>${f.flow}</td><td>${e(f.alg)}</td><td>${e(formatRate(f.throughputBps))}</td>` +
+        `<tr><td>${f.flow}</td><td>${e(f.alg)}</td><td>${+f.propRttMs.toFixed(3)}</td>` +
+        `<td>${e(secs(sc.net.flows[f.flow]!.startUs / 1e6))}</td><td>${e(secs(sc.net.flows[f.flow]!.stopUs / 1e6))}</td>` +
+        `<td>${e(formatRate(f.throughputBps))}</td>` +
         `<td>${ms(f.rttMs.p50)}</td><td>${ms(f.rttMs.p95)}</td><td>${ms(f.queueDelayMs.p95)}</td>` +
         `<td>${f.sentPkts}</td><td>${f.retransPkts}</td><td>${f.droppedPkts}</td><td>${f.timeouts}</td></tr>`,
     )
@@ -212,7 +277,6 @@ export function htmlReport(r: SimResult, svgs: Record<string, string> = plots(r)
   const figures = Object.entries(svgs)
     .map(([name, svg]) => `<figure id="${e(name)}">${svg.replace(/^<\?xml[^>]*>\s*/, '')}</figure>`)
     .join('\n');
-  const sc = r.scenario;
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -229,16 +293,16 @@ code { background: #f3f3f3; padding: 1px 4px; }
 </head>
 <body>
 <h1>${e(sc.name)}</h1>
-<p>Link ${e(sc.linkLabel)}, buffer ${(sc.net.bufferBytes / 1000).toFixed(1)} kB
-(${(sc.net.bufferBytes / Math.max(1, sc.bdpBytes)).toFixed(2)} × BDP), ${s.durationS.toFixed(1)} s simulated,
-seed ${sc.net.seed}, agent ${e(r.agentMode)}.</p>
+<p>Link ${e(describeSetup(r))}, seed ${sc.net.seed}, agent ${e(r.agentMode)}.
+${e(describeWindow(r))}.</p>
+${r.notes !== undefined ? `<h2>What happened</h2>\n<pre>${e(r.notes.join('\n'))}</pre>` : ''}
 <h2>Summary</h2>
 <p>Link throughput ${e(formatRate(s.linkThroughputBps))} of ${e(formatRate(s.capacityBps))}
 (utilisation ${(s.utilisation * 100).toFixed(1)}%); Jain's fairness index ${s.jain.toFixed(3)};
 queueing delay p50 ${ms(s.queueDelayMs.p50)} ms, p95 ${ms(s.queueDelayMs.p95)} ms, p99 ${ms(s.queueDelayMs.p99)} ms;
 ${s.tailDrops} tail drops, ${s.randomDrops} random drops, ${s.ecnMarks} ECN marks.</p>
 <table>
-<thead><tr><th>flow</th><th>alg</th><th>throughput</th><th>RTT p50 (ms)</th><th>RTT p95 (ms)</th><th>queueing p95 (ms)</th><th>sent</th><th>retx</th><th>drops</th><th>timeouts</th></tr></thead>
+<thead><tr><th>flow</th><th>alg</th><th>base RTT (ms)</th><th>start</th><th>stop</th><th>throughput</th><th>RTT p50 (ms)</th><th>RTT p95 (ms)</th><th>queueing p95 (ms)</th><th>sent</th><th>retx</th><th>drops</th><th>timeouts</th></tr></thead>
 <tbody>
 ${flowRows}
 </tbody>
@@ -260,6 +324,7 @@ export function writeOutputs(r: SimResult, dir: string): string {
   const svgs = plots(r);
   writeFileSync(join(abs, 'summary.json'), JSON.stringify(toJson(r), null, 2) + '\n');
   writeFileSync(join(abs, 'timeseries.csv'), toCsv(r));
+  writeFileSync(join(abs, 'events.csv'), eventsCsv(r.events));
   for (const [name, svg] of Object.entries(svgs)) writeFileSync(join(abs, name), svg);
   const report = join(abs, 'report.html');
   writeFileSync(report, htmlReport(r, svgs));

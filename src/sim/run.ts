@@ -4,11 +4,15 @@
  * @module
  */
 import type { Algorithm } from '../agent/index.ts';
-import { attachInProcessAgent, attachRealtimeAgent } from './ccp.ts';
+import { attachInProcessAgent, attachRealtimeAgent, slotWarning } from './ccp.ts';
+import { AlgorithmFailedError, type AlgorithmFailure } from './guard.ts';
 import { summarize } from './metrics.ts';
 import { Network } from './network.ts';
 import type { SimResult } from './output.ts';
 import type { ResolvedScenario } from './scenario.ts';
+
+/** Failures kept for the report (all are counted). */
+const MAX_KEPT_FAILURES = 100;
 
 /** Options of {@link runSimulation}. */
 export interface RunOptions {
@@ -23,29 +27,49 @@ export interface RunOptions {
    * each flow's `alg` must be the `name` of one of them.
    */
   algorithms?: readonly Algorithm[];
+  /**
+   * Continue after an algorithm throws (or a classic `install()` fails to compile) instead of
+   * failing the run with {@link AlgorithmFailedError}; failures are counted per flow.
+   */
+  keepGoing?: boolean;
 }
 
 /** Run a scenario in simulated time with the in-process agent. Deterministic for a given seed. */
 export async function runSimulation(sc: ResolvedScenario, opts: RunOptions = {}): Promise<SimResult> {
   const net = new Network(sc.net);
-  const link = attachInProcessAgent(net, sc.flows, sc.ipcDelayUs, opts.warn, opts.algorithms);
+  const failures: AlgorithmFailure[] = [];
+  const errorsPerFlow = sc.flows.map(() => 0);
+  const onFailure = (f: AlgorithmFailure): void => {
+    if (f.flow >= 0 && f.flow < errorsPerFlow.length) errorsPerFlow[f.flow]!++;
+    if (failures.length < MAX_KEPT_FAILURES) failures.push(f);
+  };
+  const link = attachInProcessAgent(net, sc.flows, sc.ipcDelayUs, opts.warn, opts.algorithms, onFailure);
+  if (sc.warmupUs > 0) net.schedule(sc.warmupUs, () => net.markWindow());
   const t0 = performance.now();
   const chunk = opts.chunkUs ?? 100_000;
   try {
     while (!net.done) {
       net.runUntil(net.now + chunk);
+      if (failures.length > 0 && opts.keepGoing !== true) throw new AlgorithmFailedError(failures[0]!);
       opts.onProgress?.(net.now / sc.net.durationUs, net);
     }
   } finally {
     await link.close();
   }
+  if (failures.length > 0 && opts.keepGoing !== true) throw new AlgorithmFailedError(failures[0]!);
+  const slots = slotWarning(link.counters, sc.flows.length);
+  if (slots !== null) opts.warn?.(slots);
   const wallMs = performance.now() - t0;
+  const summary = summarize(
+    net,
+    sc.flows.map((f) => f.alg),
+  );
+  summary.flows.forEach((f, i) => (f.algorithmErrors = errorsPerFlow[i]!));
   return {
     scenario: sc,
-    summary: summarize(
-      net,
-      sc.flows.map((f) => f.alg),
-    ),
+    summary,
+    failures,
+    events: net.log,
     series: net.series,
     wallMs,
     agentMode: `in-process (IPC delay ${sc.ipcDelayUs} µs)`,
@@ -82,6 +106,7 @@ export interface RealtimeOptions {
  */
 export async function runRealtime(sc: ResolvedScenario, opts: RealtimeOptions): Promise<SimResult> {
   const net = new Network(sc.net);
+  if (sc.warmupUs > 0) net.schedule(sc.warmupUs, () => net.markWindow());
   const wall0 = performance.now();
   const catchUp = (): void => net.runUntil((performance.now() - wall0) * 1000);
   const link = await attachRealtimeAgent(net, sc.flows, {
@@ -137,6 +162,8 @@ export async function runRealtime(sc: ResolvedScenario, opts: RealtimeOptions): 
     ),
     series: net.series,
     wallMs: performance.now() - wall0,
+    failures: [],
+    events: net.log,
     agentMode: `unix socket ${opts.agentPath} (real time)`,
     agentMessages: { ...link.counters },
   };

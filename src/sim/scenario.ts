@@ -3,12 +3,12 @@
  * The format is documented in docs/sim.md; every field is optional except `flows`.
  * @module
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ErrorCodes, PortusError } from '../errors.ts';
 import type { FlowConfig, NetworkConfig } from './network.ts';
 import { loadTrace, traceRate, type Trace } from './trace.ts';
-import { parseProbability, parseRate, parseSize, parseTime, sizeToBytes } from './units.ts';
+import { formatRate, parseProbability, parseRate, parseSize, parseTime, sizeToBytes } from './units.ts';
 
 /** A group of identical flows in a scenario. */
 export interface ScenarioFlow {
@@ -28,7 +28,7 @@ export interface ScenarioFlow {
   stop?: string | number;
   /** Bytes to transfer (default: unlimited). */
   bytes?: string | number;
-  /** Packet size in bytes (default 1500). */
+  /** Payload bytes per packet (default 1448: 1500 on the wire with the default `headers`). */
   mss?: number;
   /** Initial window (default `10pkts`). */
   initCwnd?: string | number;
@@ -52,8 +52,21 @@ export interface Scenario {
   loss?: string | number;
   /** ECN marking threshold on queue occupancy (default: off), e.g. `30kb`. */
   ecnThreshold?: string | number;
+  /**
+   * Where random loss happens: `after-queue` (default; the packet used the link, as in ns-3) or
+   * `before-queue`.
+   */
+  lossPlacement?: 'after-queue' | 'before-queue';
+  /** Each sender's access link (NIC) rate, e.g. `1gbps`, or `none` (default: 1gbps, or 10× a faster link). */
+  access?: string | number;
+  /** Delayed-ACK timer (ACK every 2nd packet, or after this), e.g. `40ms` (Linux's minimum; default), or `off`. */
+  delayedAck?: string | number;
+  /** Header bytes per packet on the wire, e.g. `52b` (TCP/IP with timestamps; default). */
+  headers?: string | number;
   /** Seed of the random-loss generator (default 1). */
   seed?: number;
+  /** Metrics cover [warmup, end] (default 0: the whole run), e.g. `10s`. */
+  warmup?: string | number;
   /** One-way delay of agent messages, in simulated time (default 20us). */
   ipcDelay?: string | number;
   /** Time-series sampling interval (default: duration / 500, between 10 ms and 1 s). */
@@ -76,6 +89,8 @@ export interface ResolvedScenario {
   flows: ResolvedFlow[];
   /** One-way agent message delay in µs. */
   ipcDelayUs: number;
+  /** Metrics window start, µs (0: the whole run). */
+  warmupUs: number;
   /** Human description of the link, e.g. `48.00 Mbit/s` or `trace foo.up (avg 12.0 Mbit/s)`. */
   linkLabel: string;
   /** Bandwidth-delay product in bytes (link rate × default RTT). */
@@ -93,6 +108,11 @@ const SCENARIO_KEYS = new Set([
   'duration',
   'loss',
   'ecnThreshold',
+  'lossPlacement',
+  'access',
+  'delayedAck',
+  'headers',
+  'warmup',
   'seed',
   'ipcDelay',
   'sampleInterval',
@@ -117,19 +137,84 @@ function fail(msg: string): never {
   throw new PortusError(ErrorCodes.SIM_CONFIG, msg);
 }
 
+/**
+ * Limits checked before anything is allocated, so a typo (`count: 1e9`, `duration: "1e308s"`)
+ * is a clear error rather than an out-of-memory abort.
+ */
+export const SIM_LIMITS = {
+  /** Flows in one scenario (all groups together). */
+  flows: 10_000,
+  /** Simulated duration, µs (one day). */
+  durationUs: 86_400e6,
+  /** Time-series samples (duration / sampleInterval). */
+  samples: 1_000_000,
+  /** Propagation RTT of a flow, µs. */
+  rttUs: 60e6,
+  /** Bottleneck rate, bit/s. */
+  rateBps: 1e12,
+  /** Buffer, bytes. */
+  bufferBytes: 1e10,
+  /** Scenario file size, bytes. */
+  scenarioFileBytes: 1 << 20,
+} as const;
+
+/**
+ * Read a small text file given by the user, refusing devices, folders and anything larger than
+ * `maxBytes` (so `/dev/zero` cannot exhaust memory).
+ */
+export function readUserFile(path: string, what: string, maxBytes: number): string {
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) fail(`cannot read ${what} ${path}: not a regular file`);
+    if (st.size > maxBytes) fail(`cannot read ${what} ${path}: larger than ${maxBytes} bytes`);
+    return readFileSync(path, 'utf8').replace(/^\uFEFF/, '');
+  } catch (e) {
+    if (e instanceof PortusError) throw e;
+    fail(`cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/**
+ * Where JSON.parse fails, as a 1-based line number, found without quoting the text: V8's message
+ * echoes the input (a scenario pointed at a password file would print a hash). The failing prefix
+ * is found by bisection: a proper prefix of valid JSON only ever fails at its end.
+ */
+export function jsonErrorLine(text: string): number {
+  const badPrefix = (n: number): boolean => {
+    try {
+      JSON.parse(text.slice(0, n));
+      return false;
+    } catch (e) {
+      // incomplete (not wrong): "end of JSON input", or a complaint about the very end of the
+      // prefix ("Unterminated string in JSON at position n")
+      const m = (e as Error).message;
+      if (/end of JSON input/i.test(m)) return false;
+      const at = /at position (\d+)/.exec(m);
+      return !(at !== null && Number(at[1]) >= n);
+    }
+  };
+  let lo = 1;
+  let hi = text.length;
+  if (!badPrefix(hi)) return text.split('\n').length; // truncated: blame the last line
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (badPrefix(mid)) hi = mid;
+    else lo = mid + 1;
+  }
+  let line = 1;
+  for (let i = 0; i < lo - 1; i++) if (text.charCodeAt(i) === 10) line++;
+  return line;
+}
+
 /** Read a scenario JSON file; a relative `trace` is resolved against the file's folder. */
 export function loadScenario(path: string): Scenario {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    fail(`cannot read scenario ${path}: ${(e as Error).message}`);
-  }
+  const text = readUserFile(path, 'scenario', SIM_LIMITS.scenarioFileBytes);
   let s: unknown;
   try {
     s = JSON.parse(text);
-  } catch (e) {
-    fail(`${path}: not valid JSON: ${(e as Error).message}`);
+  } catch {
+    // never quote the file: only its name and the line
+    fail(`${path}:${jsonErrorLine(text)}: not valid JSON`);
   }
   const sc = validateScenario(s, path);
   if (sc.trace !== undefined) sc.trace = resolve(dirname(path), sc.trace);
@@ -151,6 +236,9 @@ export function validateScenario(s: unknown, where = 'scenario'): Scenario {
     if (fo.count !== undefined && (!Number.isInteger(fo.count) || (fo.count as number) < 1)) {
       fail(`${where}: flows[${i}].count must be a positive integer`);
     }
+    if ((fo.count as number | undefined) !== undefined && (fo.count as number) > SIM_LIMITS.flows) {
+      fail(`${where}: flows[${i}].count ${String(fo.count)} is above the limit of ${SIM_LIMITS.flows} flows`);
+    }
     if (fo.params !== undefined) {
       if (typeof fo.params !== 'object' || fo.params === null)
         fail(`${where}: flows[${i}].params must be an object`);
@@ -165,17 +253,59 @@ export function validateScenario(s: unknown, where = 'scenario'): Scenario {
   return o as unknown as Scenario;
 }
 
+/** The fidelity knobs (docs/sim.md, "Fidelity"), with their defaults. */
+function resolveFidelity(
+  sc: Scenario,
+  rateBps: number,
+): Required<Pick<NetworkConfig, 'lossPlacement' | 'headerBytes'>> &
+  Pick<NetworkConfig, 'accessRateBps' | 'delayedAck'> {
+  const lp = sc.lossPlacement ?? 'after-queue';
+  if (lp !== 'after-queue' && lp !== 'before-queue') {
+    fail(`lossPlacement must be 'after-queue' or 'before-queue', got ${JSON.stringify(lp)}`);
+  }
+  const off = (v: unknown): boolean => v === 'none' || v === 'off' || v === false;
+  let accessRateBps: number | undefined;
+  if (sc.access === undefined) accessRateBps = Math.max(1e9, 10 * rateBps);
+  else if (!off(sc.access)) accessRateBps = parseRate(sc.access);
+  let delayedAck: NetworkConfig['delayedAck'];
+  if (sc.delayedAck === undefined) delayedAck = { every: 2, timeoutUs: 40_000 };
+  else if (!off(sc.delayedAck)) {
+    const t = parseTime(sc.delayedAck);
+    if (!(t > 0) || t > 1e6) fail(`delayedAck ${String(sc.delayedAck)} must be a time in (0, 1s], or 'off'`);
+    delayedAck = { every: 2, timeoutUs: t };
+  }
+  const headerBytes = sc.headers === undefined ? 52 : sizeToBytes(parseSize(sc.headers), 1500, 0);
+  if (headerBytes > 1400)
+    fail(`headers ${String(sc.headers)} leaves no room for payload in 1500-byte packets`);
+  return { lossPlacement: lp, accessRateBps, delayedAck, headerBytes };
+}
+
 /** Resolve units, defaults, the trace and the BDP into a runnable configuration. */
 export function resolveScenario(sc: Scenario, traceLoaded?: Trace): ResolvedScenario {
   const durationUs = parseTime(sc.duration ?? '30s');
   if (!(durationUs > 0)) fail('duration must be positive');
+  if (durationUs > SIM_LIMITS.durationUs) {
+    fail(`duration ${String(sc.duration)} is above the limit of ${SIM_LIMITS.durationUs / 1e6} s`);
+  }
   const rttUs = parseTime(sc.rtt ?? '50ms');
+  if (!(rttUs > 0) || rttUs > SIM_LIMITS.rttUs) {
+    fail(`rtt ${String(sc.rtt)} must be positive and at most ${SIM_LIMITS.rttUs / 1e6} s`);
+  }
   let trace: Trace | undefined = traceLoaded;
   if (!trace && sc.trace !== undefined) trace = loadTrace(sc.trace);
   const rateBps = trace ? traceRate(trace) : parseRate(sc.link ?? '48mbps');
+  if (rateBps > SIM_LIMITS.rateBps) fail(`link ${String(sc.link)} is above the limit of 1 Tbit/s`);
   const bdpBytes = Math.floor(((rateBps / 8) * rttUs) / 1e6);
   const bufferBytes = sizeToBytes(parseSize(sc.buffer ?? '1bdp'), 1500, bdpBytes);
-  if (bufferBytes < 1500) fail(`buffer of ${bufferBytes} bytes cannot hold one 1500-byte packet`);
+  if (bufferBytes < 1500) {
+    // name every value that went into it: with a BDP-relative buffer the culprit may be the link
+    const how =
+      sc.buffer === undefined || /bdp/i.test(String(sc.buffer))
+        ? ` (${sc.buffer ?? '1bdp'} of link ${formatRate(rateBps)} × rtt ${rttUs / 1000} ms)`
+        : '';
+    fail(`buffer of ${bufferBytes} bytes${how} cannot hold one 1500-byte packet`);
+  }
+  if (bufferBytes > SIM_LIMITS.bufferBytes) fail(`buffer ${String(sc.buffer)} is above the limit of 10 GB`);
   const ecn =
     sc.ecnThreshold === undefined ? Infinity : sizeToBytes(parseSize(sc.ecnThreshold), 1500, bdpBytes);
   const sampleIntervalUs =
@@ -183,25 +313,51 @@ export function resolveScenario(sc: Scenario, traceLoaded?: Trace): ResolvedScen
       ? parseTime(sc.sampleInterval)
       : Math.min(1e6, Math.max(10_000, Math.round(durationUs / 500 / 1000) * 1000));
   if (!(sampleIntervalUs > 0)) fail('sampleInterval must be positive');
+  if (durationUs / sampleIntervalUs > SIM_LIMITS.samples) {
+    fail(
+      `sampleInterval ${String(sc.sampleInterval)} gives more than ${SIM_LIMITS.samples} samples over the duration`,
+    );
+  }
+  const total = sc.flows.reduce((n, g) => n + (g.count ?? 1), 0);
+  if (total > SIM_LIMITS.flows) fail(`${total} flows is above the limit of ${SIM_LIMITS.flows}`);
+  const ipcDelayUs = parseTime(sc.ipcDelay ?? '20us');
+  const warmupUs = parseTime(sc.warmup ?? 0);
+  if (warmupUs >= durationUs) {
+    fail(`warmup ${String(sc.warmup)} leaves nothing to measure in a ${durationUs / 1e6} s run`);
+  }
+  if (ipcDelayUs > 10e6) fail(`ipcDelay ${String(sc.ipcDelay)} is above the limit of 10 s`);
+  const fid = resolveFidelity(sc, rateBps);
   const flows: FlowConfig[] = [];
   const algs: ResolvedFlow[] = [];
-  for (const g of sc.flows) {
+  sc.flows.forEach((g, gi) => {
     const count = g.count ?? 1;
-    const mss = g.mss ?? 1500;
-    if (!Number.isInteger(mss) || mss < 64 || mss > 1500)
-      fail(`mss must be an integer in 64..1500, got ${mss}`);
+    const mss = g.mss ?? 1500 - fid.headerBytes;
+    if (!Number.isInteger(mss) || mss < 64 || mss + fid.headerBytes > 1500) {
+      fail(
+        `flows[${gi}].mss must be an integer in 64..${1500 - fid.headerBytes} ` +
+          `(packets are at most 1500 bytes with ${fid.headerBytes} header bytes), got ${mss}`,
+      );
+    }
     const start = parseTime(g.start ?? 0);
     const stagger = parseTime(g.stagger ?? 0);
     const stop = g.stop === undefined ? Infinity : parseTime(g.stop);
     const bytes = g.bytes === undefined ? Infinity : sizeToBytes(parseSize(g.bytes), mss, bdpBytes);
     const init = sizeToBytes(parseSize(g.initCwnd ?? '10pkts'), mss, bdpBytes);
+    const flowRtt = g.rtt === undefined ? rttUs : parseTime(g.rtt);
+    if (!(flowRtt > 0) || flowRtt > SIM_LIMITS.rttUs) {
+      fail(`flows[${gi}].rtt ${String(g.rtt)} must be positive and at most ${SIM_LIMITS.rttUs / 1e6} s`);
+    }
     const params: Record<string, string> = {};
     for (const [k, v] of Object.entries(g.params ?? {})) params[k] = String(v);
     for (let i = 0; i < count; i++) {
       const s = start + i * stagger;
-      if (stop <= s) fail(`flow ${flows.length}: stop (${stop / 1e6}s) must be after start (${s / 1e6}s)`);
+      const at = `flows[${gi}]${count > 1 ? ` #${i}` : ''} (flow ${flows.length})`;
+      if (s >= durationUs) {
+        fail(`${at} starts at ${s / 1e6} s, at or after the end of the run (duration ${durationUs / 1e6} s)`);
+      }
+      if (stop <= s) fail(`${at}: stop (${stop / 1e6}s) must be after start (${s / 1e6}s)`);
       flows.push({
-        rttUs: g.rtt === undefined ? rttUs : parseTime(g.rtt),
+        rttUs: flowRtt,
         startUs: s,
         stopUs: stop,
         bytes,
@@ -210,7 +366,7 @@ export function resolveScenario(sc: Scenario, traceLoaded?: Trace): ResolvedScen
       });
       algs.push({ alg: g.alg, params });
     }
-  }
+  });
   for (const f of flows) if (!(f.rttUs > 0)) fail('every flow needs a positive rtt');
   const linkLabel = trace
     ? `trace ${trace.source} (avg ${(rateBps / 1e6).toFixed(2)} Mbit/s)`
@@ -222,13 +378,15 @@ export function resolveScenario(sc: Scenario, traceLoaded?: Trace): ResolvedScen
       bufferBytes,
       ecnThresholdBytes: ecn,
       lossRate: parseProbability(sc.loss ?? 0),
+      ...fid,
       seed: sc.seed ?? 1,
       flows,
       durationUs,
       sampleIntervalUs,
     },
     flows: algs,
-    ipcDelayUs: parseTime(sc.ipcDelay ?? '20us'),
+    ipcDelayUs,
+    warmupUs,
     linkLabel,
     bdpBytes,
     source: sc,

@@ -5,7 +5,7 @@
  * a period equal to its last timestamp (as in mahimahi's `mm-link`).
  * @module
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { ErrorCodes, PortusError } from '../errors.ts';
 
 /** A parsed mahimahi trace. */
@@ -30,7 +30,8 @@ export function parseTrace(text: string, source = 'inline'): Trace {
     if (!Number.isInteger(v) || v < 0) {
       throw new PortusError(
         ErrorCodes.SIM_CONFIG,
-        `${source}:${i + 1}: not a millisecond timestamp: ${JSON.stringify(line)}`,
+        // the line itself is never quoted: a trace pointed at a secret file must not print it
+        `${source}:${i + 1}: not a millisecond timestamp (expected one non-negative integer per line)`,
       );
     }
     if (v < prev) {
@@ -55,14 +56,19 @@ export function parseTrace(text: string, source = 'inline'): Trace {
 export function loadTrace(path: string): Trace {
   let text: string;
   try {
+    const st = statSync(path);
+    if (!st.isFile()) throw new Error('not a regular file');
+    if (st.size > MAX_TRACE_BYTES) throw new Error(`larger than ${MAX_TRACE_BYTES} bytes`);
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new PortusError(ErrorCodes.SIM_CONFIG, `cannot read trace ${path}: ${(e as Error).message}`, {
-      cause: e,
-    });
+    const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    throw new PortusError(ErrorCodes.SIM_CONFIG, `cannot read trace ${path}: ${why}`, { cause: e });
   }
   return parseTrace(text, path);
 }
+
+/** Largest trace file read (mahimahi's longest traces are a few MB). */
+const MAX_TRACE_BYTES = 256 << 20;
 
 /** Number of opportunities with time in [0, endMs] when the trace repeats forever. */
 export function countOpportunities(trace: Trace, endMs: number): number {

@@ -11,13 +11,27 @@ function bad(what: string, v: unknown, hint: string): never {
 }
 
 function split(v: string): [number, string] | null {
-  const m = /^\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([a-zA-Z%/]*)\s*$/.exec(v);
+  const m = /^\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([a-zA-Z%/µ]*)\s*$/.exec(v);
   if (!m) return null;
-  return [Number(m[1]), m[2]!.toLowerCase()];
+  const n = Number(m[1]);
+  if (!Number.isFinite(n)) return null;
+  return [n, m[2]!.toLowerCase()];
+}
+
+/**
+ * A bare number (no unit) is refused: `--rtt 50` would otherwise mean 50 seconds and `--link 48`
+ * 48 bit/s. Zero needs no unit.
+ */
+function bare(what: string, v: string | number, n: number, units: string): never {
+  bad(what, v, `a ${what} needs a unit, e.g. ${units.replace(/N/g, String(n))}`);
+}
+
+function finite(what: string, v: string | number, x: number, hint: string): number {
+  if (!Number.isFinite(x)) bad(what, v, hint);
+  return x;
 }
 
 const RATE: Record<string, number> = {
-  '': 1,
   bps: 1,
   'bit/s': 1,
   kbps: 1e3,
@@ -31,37 +45,48 @@ const RATE: Record<string, number> = {
   gbit: 1e9,
 };
 
-/** A link rate in bits per second: `48mbps`, `1.5Gbit/s`, `800kbps`, or a plain number (bit/s). */
+/**
+ * A link rate in bits per second: `48mbps`, `1.5Gbit/s`, `800kbps`, `9600bps`. A bare number is
+ * refused with a suggestion (`48` → "e.g. 48mbps").
+ */
 export function parseRate(v: string | number): number {
-  if (typeof v === 'number') {
-    if (Number.isFinite(v) && v > 0) return v;
-    bad('rate', v, 'must be positive');
-  }
-  const p = split(v);
+  const p = typeof v === 'number' ? (Number.isFinite(v) ? ([v, ''] as [number, string]) : null) : split(v);
+  if (p !== null && p[1] === '') bare('rate', v, p[0], 'Nmbps, Nkbps or Nbps');
   const mult = p ? RATE[p[1]] : undefined;
   if (!p || mult === undefined || !(p[0] > 0)) bad('rate', v, 'expected e.g. 48mbps, 800kbps, 1gbps');
-  return p[0] * mult;
+  return finite('rate', v, p[0] * mult, 'too large');
 }
 
-const TIME: Record<string, number> = { us: 1, µs: 1, ms: 1e3, s: 1e6, '': 1e6, sec: 1e6, m: 60e6, min: 60e6 };
+const TIME: Record<string, number> = {
+  us: 1,
+  µs: 1,
+  ms: 1e3,
+  s: 1e6,
+  sec: 1e6,
+  m: 60e6,
+  min: 60e6,
+  h: 3600e6,
+};
 
-/** A duration in microseconds: `50ms`, `30s`, `200us`, `2min`, or a plain number (seconds). */
+/**
+ * A duration in microseconds: `50ms`, `30s`, `200us`, `2min`; `0` needs no unit. Any other bare
+ * number is refused with a suggestion (`50` → "e.g. 50ms or 50s").
+ */
 export function parseTime(v: string | number): number {
-  if (typeof v === 'number') {
-    if (Number.isFinite(v) && v >= 0) return v * 1e6;
-    bad('time', v, 'must be a non-negative number of seconds');
+  const p = typeof v === 'number' ? (Number.isFinite(v) ? ([v, ''] as [number, string]) : null) : split(v);
+  if (p !== null && p[1] === '') {
+    if (p[0] === 0) return 0;
+    bare('time', v, p[0], 'Nms or Ns');
   }
-  const p = split(v);
   const mult = p ? TIME[p[1]] : undefined;
   if (!p || mult === undefined || !(p[0] >= 0)) bad('time', v, 'expected e.g. 50ms, 30s, 200us');
-  return p[0] * mult;
+  return finite('time', v, p[0] * mult, 'too large');
 }
 
 /** A size: bytes, packets, or a multiple of the bandwidth-delay product. */
 export type Size = { bytes: number } | { packets: number } | { bdp: number };
 
 const BYTES: Record<string, number> = {
-  '': 1,
   b: 1,
   byte: 1,
   bytes: 1,
@@ -76,26 +101,29 @@ const BYTES: Record<string, number> = {
 };
 
 /**
- * A size: `30kb` (1000 bytes), `64KiB`, `100pkts` / `100packets`, `1bdp` / `0.5xbdp`, or a plain
- * number of bytes.
+ * A size: `30kb` (1000 bytes), `64KiB`, `1500b` / `1500bytes`, `100pkts` / `100packets`,
+ * `1bdp` / `0.5xbdp`; `0` needs no unit. Any other bare number is refused with a suggestion.
  */
 export function parseSize(v: string | number): Size {
-  if (typeof v === 'number') {
-    if (Number.isFinite(v) && v >= 0) return { bytes: v };
-    bad('size', v, 'must be a non-negative number of bytes');
-  }
-  const s = v
-    .trim()
-    .toLowerCase()
-    .replace(/\s*(x|×)\s*bdp$/, 'bdp');
+  const s =
+    typeof v === 'number'
+      ? String(v)
+      : v
+          .trim()
+          .toLowerCase()
+          .replace(/\s*(x|×)\s*bdp$/, 'bdp');
   const p = split(s);
   if (!p || !(p[0] >= 0)) bad('size', v, 'expected e.g. 30kb, 64pkts, 1bdp');
   const [n, u] = p;
+  if (u === '') {
+    if (n === 0) return { bytes: 0 };
+    bare('size', v, n, 'Nb (bytes), Npkts or Nbdp');
+  }
   if (u === 'bdp') return { bdp: n };
   if (u === 'p' || u === 'pkt' || u === 'pkts' || u === 'packet' || u === 'packets') return { packets: n };
   const mult = BYTES[u];
   if (mult === undefined) bad('size', v, 'expected e.g. 30kb, 64pkts, 1bdp');
-  return { bytes: n * mult };
+  return { bytes: finite('size', v, n * mult, 'too large') };
 }
 
 /** Resolve a {@link Size} to bytes given the packet size and the bandwidth-delay product. */

@@ -135,3 +135,32 @@ function escape(s: string): string {
 function readAimd(): string {
   return readFileSync(AIMD, 'utf8');
 }
+
+test('portus check reports every error of a file, recovering at the next top-level form', () => {
+  const three = join(dir, 'three.ccp');
+  writeFileSync(
+    three,
+    [
+      '(def (Report (volatile acked 0)) (x 0))',
+      '(when true',
+      '    (:= Report.acked (+ Report.acked Flow.was_timeout))',
+      '    (fallthrough))',
+      '(when (> Micros 1000 5)',
+      '    (report))',
+      '(when (> Report.acked 10)',
+      '    (:= x (+ x ))',
+      '    (report))',
+      '(when true (:= Cwnd (* 2 Report.acked)))',
+      '',
+    ].join('\n'),
+  );
+  const r = portus('check', three, AIMD);
+  assert.equal(r.code, 1);
+  assert.equal(r.stdout, `ok ${AIMD}\n`);
+  const lines = r.stderr.split('\n').filter((l) => l.startsWith(`${three}:`));
+  assert.deepEqual(
+    lines.map((l) => /^[^:]+:(\d+:\d+): error/.exec(l)?.[1] ?? l),
+    ['3:38', '5:22', '8:16', `${three}: 3 errors`],
+  );
+  assert.match(r.stderr, /1 of 2 programs failed\n$/);
+});

@@ -6,6 +6,10 @@ import type { Algorithm, DatapathHandle, Flow, Report } from '../../src/agent/in
 import { resolveScenario, runSimulation, toJson, type Scenario } from '../../src/sim/index.ts';
 
 const base: Omit<Scenario, 'flows'> = { link: '48mbps', rtt: '50ms', buffer: '1bdp' };
+/** Payload per packet with the default 52 header bytes (1500 on the wire). */
+const MSS = 1448;
+/** const's window is `cwnd` × 1500 bytes; the datapath applies it in whole packets of MSS payload. */
+const constWindow = (pkts: number): number => Math.floor((pkts * 1500) / MSS) * MSS;
 
 test('one Reno flow with a 1 x BDP buffer reaches >= 90% utilisation over 60 s', async () => {
   const r = await runSimulation(resolveScenario({ ...base, duration: '60s', flows: [{ alg: 'reno' }] }));
@@ -25,7 +29,7 @@ test("two identical Cubic flows reach Jain's index >= 0.95 over 60 s", async () 
   assert.ok(changes > 50, `only ${changes} distinct cwnd values`);
 });
 
-test('const at a fixed cwnd gives the throughput cwnd/RTT predicts (within 2%)', async () => {
+test('const at a fixed cwnd gives the throughput cwnd/RTT predicts (within 3%)', async () => {
   for (const pkts of [10, 40]) {
     const r = await runSimulation(
       resolveScenario({
@@ -34,11 +38,12 @@ test('const at a fixed cwnd gives the throughput cwnd/RTT predicts (within 2%)',
         flows: [{ alg: 'const', params: { cwnd: String(pkts) } }],
       }),
     );
-    const predicted = (pkts * 1500 * 8) / 0.05;
+    const predicted = (constWindow(pkts) * 8) / 0.05;
     const got = r.summary.flows[0]!.throughputBps;
-    assert.ok(Math.abs(got - predicted) / predicted < 0.02, `${pkts} pkts: ${got} vs ${predicted}`);
+    // within 3%: with delayed ACKs an odd window's last packet can wait for the 40 ms timer
+    assert.ok(Math.abs(got - predicted) / predicted < 0.03, `${pkts} pkts: ${got} vs ${predicted}`);
     // the window the agent set is what the sender used
-    assert.equal(r.series.cwnd[0]![r.series.length - 1], pkts * 1500);
+    assert.equal(r.series.cwnd[0]![r.series.length - 1], constWindow(pkts));
   }
 });
 
@@ -50,8 +55,10 @@ test('const with a rate paces the flow at that rate (within 2%)', async () => {
       flows: [{ alg: 'const', params: { rate: '12', cwnd_cap: '1000' } }],
     }),
   );
+  // the pacing rate is on the wire; goodput is the payload share of it
+  const want = (12e6 * MSS) / 1500;
   const got = r.summary.flows[0]!.throughputBps;
-  assert.ok(Math.abs(got - 12e6) / 12e6 < 0.02, `throughput ${got}`);
+  assert.ok(Math.abs(got - want) / want < 0.02, `throughput ${got}`);
 });
 
 test('same seed -> identical results (random loss, several algorithms); another seed differs', async () => {
@@ -86,7 +93,7 @@ test('IPC delay is simulated time: a longer delay slows the first window update'
       }),
     );
     const c = r.series.cwnd[0]!;
-    for (let k = 0; k < r.series.length; k++) if (c[k] === 40 * 1500) return r.series.t[k]!;
+    for (let k = 0; k < r.series.length; k++) if (c[k] === constWindow(40)) return r.series.t[k]!;
     return Infinity;
   };
   const fast = await first('10us');
@@ -105,7 +112,7 @@ test("custom algorithms run in the simulator, and the agent's clock is the simul
         (when (> Micros Flow.rtt_sample_us) (report) (:= Micros 0))`,
     }),
     newFlow(dp: DatapathHandle): Flow {
-      dp.setProgram('perRtt', { Cwnd: 20 * 1500 });
+      dp.setProgram('perRtt', { Cwnd: 20 * MSS });
       return { onReport: (r: Report) => void seen.push({ now: dp.now(), acked: r.acked }) };
     },
   };
@@ -119,9 +126,9 @@ test("custom algorithms run in the simulator, and the agent's clock is the simul
   const gaps = seen.slice(1).map((s, i) => s.now - seen[i]!.now);
   const mean = gaps.reduce((a, b) => a + b, 0) / gaps.length;
   assert.ok(mean > 45_000 && mean < 60_000, `mean gap ${mean} µs`);
-  // 20 packets per RTT were acknowledged in the steady state
+  // 20 packets per RTT were acknowledged in the steady state (± one delayed ACK of 2 packets)
   assert.ok(
-    seen.slice(10).every((s) => Math.abs(s.acked - 20 * 1500) <= 1500),
+    seen.slice(10).every((s) => Math.abs(s.acked - 20 * MSS) <= 2 * MSS),
     'acked per report',
   );
 });

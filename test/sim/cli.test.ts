@@ -75,11 +75,12 @@ test('portus sim scenario.json --out: table on stdout, every output file written
     const r = portus(['sim', 'examples/scenarios/const-window.json', '--duration', '3s', '--out', dir]);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /Const: fixed 20-packet window/);
-    assert.match(r.out, /^0\s+const\s+4\.7\d Mbit\/s/m);
+    assert.match(r.out, /^0\s+const\s+50 ms\s+0 s\s+end\s+4\.5\d Mbit\/s/m); // 20 packets of 1448 payload bytes per 50 ms
     assert.match(r.out, /utilisation/);
     assert.ok(r.out.includes(`report: ${join(dir, 'report.html')}`));
     assert.deepEqual(readdirSync(dir).sort(), [
       'cwnd.svg',
+      'events.csv',
       'queue-delay.svg',
       'report.html',
       'rtt.svg',
@@ -99,7 +100,13 @@ test('every example scenario runs', () => {
   const files = readdirSync('examples/scenarios').filter((f) => f.endsWith('.json'));
   assert.ok(files.length >= 5);
   for (const f of files) {
-    const r = portus(['sim', join('examples/scenarios', f), '--duration', '2s', '--json']);
+    // 2 s, or just past the last flow's start (a flow starting after the end is an error)
+    const sc = JSON.parse(readFileSync(join('examples/scenarios', f), 'utf8')) as {
+      flows: { start?: string }[];
+    };
+    const lastStart = Math.max(0, ...sc.flows.map((x) => parseFloat(x.start ?? '0')));
+    const duration = `${Math.max(2, lastStart + 1)}s`;
+    const r = portus(['sim', join('examples/scenarios', f), '--duration', duration, '--json']);
     assert.equal(r.code, 0, `${f}: ${r.err}`);
     const j = JSON.parse(r.out) as { summary: { linkThroughputBps: number } };
     assert.ok(j.summary.linkThroughputBps > 0, f);

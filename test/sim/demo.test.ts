@@ -1,11 +1,12 @@
-// `portus demo` as a user runs it: the agent as its own process, the simulated link and the
-// datapath in real time over a real Unix socket. Real time by design; kept short.
+// `portus demo` as a user runs it: one agent process serving several algorithms, the simulated
+// link and the datapath in real time over a real Unix socket. Real time by design; kept short.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { demoAlgorithms } from '../../src/cli/demo.ts';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'portus.js');
 
@@ -14,24 +15,54 @@ function portus(args: string[], timeout: number): { code: number | null; out: st
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
-test('portus demo: agent process + real-time simulated link over a Unix socket', () => {
+test('the demo shows whichever preferred algorithms are built in, the zoo included once merged', () => {
+  assert.deepEqual(demoAlgorithms(['aimd', 'const', 'cubic', 'reno']), ['cubic', 'reno', 'aimd']);
+  assert.deepEqual(demoAlgorithms(['aimd', 'bbr', 'copa', 'cubic', 'reno', 'vegas']), [
+    'cubic',
+    'bbr',
+    'reno',
+    'copa',
+  ]);
+  assert.ok(demoAlgorithms().length >= 3);
+});
+
+test('portus demo: several algorithms, one agent process, staggered starts explained', () => {
   const dir = mkdtempSync(join(tmpdir(), 'portus-demo-test-'));
   try {
-    const r = portus(['demo', '--duration', '3s', '--out', dir], 90_000);
+    const r = portus(
+      ['demo', '--alg', 'cubic', '--alg', 'reno', '--duration', '5s', '--stagger', '1s', '--out', dir],
+      90_000,
+    );
     assert.equal(r.code, 0, r.err);
-    const pid = Number(/agent: cubic \(pid (\d+)\) on (\S+)/.exec(r.out)?.[1]);
+    const pid = Number(/agent: cubic, reno \(pid (\d+)\) on (\S+)/.exec(r.out)?.[1]);
     assert.ok(pid > 0, r.out);
-    for (const t of [1, 2, 3]) assert.match(r.out, new RegExp(`^t=\\s*${t}s\\s+flow 0: .*\\| queue`, 'm'));
-    assert.match(r.out, /^0\s+cubic\s+[\d.]+ Mbit\/s/m);
-    assert.match(r.out, /^1\s+cubic\s+/m);
+    for (const t of [1, 2, 3])
+      assert.match(r.out, new RegExp(`^t=\\s*${t}s\\s+cubic: .*\\| reno: .*\\| queue`, 'm'));
+    assert.match(r.out, /^0\s+cubic\s+50 ms\s+0 s\s+end\s+[\d.]+ Mbit\/s/m);
+    assert.match(r.out, /^1\s+reno\s+50 ms\s+1 s\s+end\s+[\d.]+ Mbit\/s/m);
+    // the window opens once both run, and the explanation says so
+    assert.match(r.out, /metrics over \[2 s, 5 s\]/);
+    assert.match(r.out, /Flows joined 0 s, 1 s; the figures below cover \[2 s, 5 s\]/);
+    assert.match(r.out, /^\s+(cubic|reno)\s+[\d.]+ Mbit\/s \(\s*\d+% of the link\), RTT p95 \d+ ms: /m);
+    assert.match(r.out, /Jain's fairness index/);
     // the agent really controlled the flows: it sent messages back
     const m = /(\d+) messages to it, (\d+) from it/.exec(r.out);
     assert.ok(m && Number(m[1]) > 5 && Number(m[2]) > 2, r.out);
     assert.ok(r.out.includes(`report: ${join(dir, 'report.html')}`));
-    assert.ok(existsSync(join(dir, 'report.html')));
+    assert.match(readFileSync(join(dir, 'report.html'), 'utf8'), /<h2>What happened<\/h2>/);
+    assert.ok(existsSync(join(dir, 'events.csv')));
     // the agent process is gone
     assert.throws(() => process.kill(pid, 0));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('portus demo refuses runs over 40 s and unknown algorithms', () => {
+  const long = portus(['demo', '--duration', '41s'], 30_000);
+  assert.equal(long.code, 1);
+  assert.match(long.err, /at most 40s/);
+  const bad = portus(['demo', '--alg', 'nope'], 30_000);
+  assert.equal(bad.code, 1);
+  assert.match(bad.err, /no built-in algorithm 'nope'/);
 });

@@ -142,6 +142,8 @@ test('CSV time series: header, one row per sample and flow, numbers that match t
     'queue_bytes',
     'queue_delay_ms',
     'link_throughput_bps',
+    'ssthresh_bytes',
+    'send_rate_bps',
   ]);
   assert.equal(r.series.length, 60);
   assert.equal(lines.length - 1, 60 * 2);
@@ -155,7 +157,7 @@ test('CSV time series: header, one row per sample and flow, numbers that match t
     // the const flow has no window and no throughput before it starts at 1 s
     if (c[1] === '1' && Number(c[0]) < 1) assert.deepEqual([c[3], c[5]], ['', '']);
     else assert.ok(c[5] !== '' && Number.isFinite(Number(c[5])), `throughput '${c[5]}'`);
-    if (c[1] === '1' && Number(c[0]) > 1.5) assert.equal(c[3], String(30 * 1500));
+    if (c[1] === '1' && Number(c[0]) > 1.5) assert.equal(c[3], String(Math.floor(45_000 / 1448) * 1448)); // const's 30 × 1500 B in whole 1448-byte packets
   }
   const delivered = r.summary.flows[0]!.deliveredBytes;
   assert.ok(Math.abs(bytes0 - delivered) <= 1, `${bytes0} vs ${delivered}`);
@@ -221,6 +223,7 @@ test('writeOutputs writes every file into the folder', async () => {
     assert.equal(report, join(dir, 'nested', 'report.html'));
     assert.deepEqual(readdirSync(join(dir, 'nested')).sort(), [
       'cwnd.svg',
+      'events.csv',
       'queue-delay.svg',
       'report.html',
       'rtt.svg',

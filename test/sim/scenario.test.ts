@@ -20,12 +20,12 @@ test('units: rates, times, sizes, probabilities', () => {
   assert.equal(parseRate('48mbps'), 48e6);
   assert.equal(parseRate('1.5Gbit/s'), 1.5e9);
   assert.equal(parseRate('800kbps'), 800e3);
-  assert.equal(parseRate(1000), 1000);
+  assert.equal(parseRate('1000bps'), 1000);
   assert.equal(parseTime('50ms'), 50_000);
   assert.equal(parseTime('30s'), 30e6);
   assert.equal(parseTime('200us'), 200);
   assert.equal(parseTime('2min'), 120e6);
-  assert.equal(parseTime(1.5), 1.5e6);
+  assert.equal(parseTime('1.5s'), 1.5e6);
   assert.deepEqual(parseSize('30kb'), { bytes: 30_000 });
   assert.deepEqual(parseSize('64KiB'), { bytes: 65_536 });
   assert.deepEqual(parseSize('100pkts'), { packets: 100 });
@@ -90,7 +90,26 @@ test('scenario resolution: defaults, BDP buffers, groups, staggered starts', () 
   );
   assert.equal(r.net.sampleIntervalUs, 40_000); // 20 s / 500
   assert.equal(r.ipcDelayUs, 20);
-  assert.equal(r.net.flows[0]!.initCwndBytes, 15_000);
+  assert.equal(r.net.flows[0]!.initCwndBytes, 14_480); // 10 packets of 1448 payload bytes
+  // the fidelity knobs' defaults (docs/sim.md, "Fidelity")
+  assert.equal(r.net.headerBytes, 52);
+  assert.equal(r.net.flows[0]!.mss, 1448);
+  assert.equal(r.net.accessRateBps, 1e9);
+  assert.deepEqual(r.net.delayedAck, { every: 2, timeoutUs: 40_000 });
+  assert.equal(r.net.lossPlacement, 'after-queue');
+  const off = resolveScenario({
+    flows: [{ alg: 'cubic', mss: 1500 }],
+    access: 'none',
+    delayedAck: 'off',
+    headers: 0,
+  });
+  assert.equal(off.net.accessRateBps, undefined);
+  assert.equal(off.net.delayedAck, undefined);
+  assert.equal(off.net.headerBytes, 0);
+  assert.throws(
+    () => resolveScenario({ flows: [{ alg: 'cubic', mss: 1500 }] }),
+    /mss must be an integer in 64\.\.1448/,
+  );
   const d = resolveScenario({ flows: [{ alg: 'cubic' }] });
   assert.equal(d.net.link.rateBps, 48e6);
   assert.equal(d.net.durationUs, 30e6);
