@@ -5,7 +5,7 @@
  * @module
  */
 import { CompileError } from '../errors.ts';
-import type { Logger } from './log.ts';
+import type { ExceptionTally, Logger, RateLimiter } from './log.ts';
 import type { ProgramTable } from './programs.ts';
 import type { UpdateWriter } from './updates.ts';
 
@@ -25,11 +25,19 @@ export interface AgentStats {
   dropped: number;
   /** Exceptions thrown by algorithm code, and failed sends. */
   errors: number;
+  /** CREATEs refused because a flow limit was reached. */
+  flowsRefused: number;
+  /** Datapaths removed because their socket was gone or they were silent past the timeout. */
+  datapathsPruned: number;
 }
 
 /** The runtime's shared context (internal). */
 export interface AgentCore {
   readonly log: Logger;
+  /** Rate-limited lines for repeated messages (send failures, malformed input per sender). */
+  readonly limited: RateLimiter;
+  /** Exceptions from algorithm code: the first in full, then counts per flow. */
+  readonly exceptions: ExceptionTally;
   readonly debug: boolean;
   /** The agent's clock in microseconds. */
   readonly clock: () => number;
@@ -47,4 +55,10 @@ export function errText(e: unknown): string {
   if (e instanceof CompileError) return e.format();
   if (e instanceof Error) return e.stack ?? e.message;
   return String(e);
+}
+
+/** The first line of an error, for summaries. */
+export function errLine(e: unknown): string {
+  if (e instanceof Error) return `${e.name}: ${e.message}`.split('\n')[0]!;
+  return String(e).split('\n')[0]!;
 }

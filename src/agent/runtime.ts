@@ -22,16 +22,17 @@ import {
   readSid,
 } from '../wire/index.ts';
 import type { AlgClass } from './classic.ts';
-import { errText, type AgentCore, type AgentStats } from './core.ts';
-import { DatapathTable } from './datapaths.ts';
+import { errLine, errText, type AgentCore, type AgentStats } from './core.ts';
+import { DatapathTable, isPeerGone, type DatapathLimits } from './datapaths.ts';
 import { formatMessage } from './format.ts';
-import { createLogger, type Logger } from './log.ts';
+import { createLogger, ExceptionTally, RateLimiter, type Logger } from './log.ts';
 import { ProgramTable, type ProgramInfo } from './programs.ts';
 import type { Algorithm, Report } from './types.ts';
 import { UpdateWriter } from './updates.ts';
 
 export type { AgentStats } from './core.ts';
 export { ProgramsError, type ProgramInfo } from './programs.ts';
+export { DEFAULT_LIMITS, type DatapathLimits } from './datapaths.ts';
 
 /** Options of {@link startAgent}. */
 export interface AgentOptions {
@@ -54,6 +55,19 @@ export interface AgentOptions {
    * monotonic wall clock (`performance.now()`). Simulators pass their simulated clock.
    */
   now?: () => number;
+  /**
+   * Bounds on the agent's state: flows per datapath and in total, and the idle timeout after which
+   * a datapath with no flows is forgotten (defaults: {@link DEFAULT_LIMITS}).
+   */
+  limits?: Partial<DatapathLimits>;
+  /**
+   * At `close()`, how long to wait (ms) for messages still queued in the transport to leave before
+   * closing it (default 2000).
+   */
+  drainTimeoutMs?: number;
+  /** Repeated log lines of one kind: how many per interval, and the interval (ms). */
+  logBurst?: number;
+  logIntervalMs?: number;
 }
 
 /** A running agent. */
@@ -92,7 +106,13 @@ export function startAgent(opts: AgentOptions): Agent {
     messagesOut: 0,
     dropped: 0,
     errors: 0,
+    flowsRefused: 0,
+    datapathsPruned: 0,
   };
+  const limiterOpts = { burst: opts.logBurst, intervalMs: opts.logIntervalMs };
+  const limited = new RateLimiter(log, limiterOpts);
+  const exceptions = new ExceptionTally(log, limiterOpts);
+  let datapaths: DatapathTable | null = null;
 
   const send = (address: string, msg: Buffer): void => {
     if (debug) log.debug(`-> ${address} ${describe(msg, 'undecodable')}`);
@@ -101,11 +121,19 @@ export function startAgent(opts: AgentOptions): Agent {
       stats.messagesOut++;
     } catch (e) {
       stats.errors++;
-      log.error(`send to ${address} failed: ${(e as Error).message}`);
+      const gone = isPeerGone(e);
+      // one kind for every vanished peer (a churn of datapaths is one story), one for other failures
+      limited.warn(
+        gone ? 'send:peer-gone' : 'send',
+        `send to ${address} failed: ${(e as Error).message}${gone ? '; removing that datapath' : ''}`,
+      );
+      if (gone) datapaths?.peerGone(address);
     }
   };
   const core: AgentCore = {
     log,
+    limited,
+    exceptions,
     debug,
     clock: opts.now ?? (() => performance.now() * 1000),
     stats,
@@ -114,24 +142,34 @@ export function startAgent(opts: AgentOptions): Agent {
     maxPrograms,
     send,
   };
-  const datapaths = new DatapathTable(core);
-  const loop = transportLoop(core, datapaths);
+  const table = new DatapathTable(core, opts.limits);
+  datapaths = table;
+  const loop = transportLoop(core, table);
   transport.onMessage(loop.onDatagram);
   transport.onError?.((e) => {
     stats.errors++;
-    log.error(`transport error: ${e.message}`);
+    limited.error('transport', `transport error: ${e.message}`);
   });
+  const idle = table.idleTimeoutMs;
+  const sweeper = idle > 0 ? setInterval(() => table.sweep(), Math.max(10, idle / 2)) : null;
+  sweeper?.unref();
 
   return {
     async close(): Promise<void> {
       if (loop.closed) return;
       loop.closed = true;
-      datapaths.closeAll();
+      if (sweeper !== null) clearInterval(sweeper);
+      table.stop();
+      table.closeAll();
+      const left = transport.drain ? await transport.drain(opts.drainTimeoutMs ?? 2000) : 0;
+      if (left > 0) log.warn(`${left} messages to datapaths were still queued at shutdown and are lost`);
+      limited.close();
+      exceptions.close();
       await transport.close();
     },
     stats(): AgentStats {
-      stats.datapaths = datapaths.size;
-      stats.flows = datapaths.flows;
+      stats.datapaths = table.size;
+      stats.flows = table.flows;
       return { ...stats };
     },
     programs: () => programs.list(),
@@ -172,7 +210,10 @@ function transportLoop(core: AgentCore, datapaths: DatapathTable) {
     }
     if (len < 16) {
       stats.dropped++;
-      log.warn(`malformed MEASURE (${len} bytes) from ${from} for flow ${sid}; dropped`);
+      core.limited.warn(
+        `malformed:${from}`,
+        `malformed MEASURE (${len} bytes) from ${from} for flow ${sid}; dropped`,
+      );
       return;
     }
     if (measureNumFields(buf, off) === 0) {
@@ -184,7 +225,10 @@ function transportLoop(core: AgentCore, datapaths: DatapathTable) {
     const prog = programs.get(uid);
     if (prog === undefined) {
       stats.dropped++;
-      log.warn(`flow ${sid} (${from}): report from unknown program uid ${uid}; dropped`);
+      core.limited.warn(
+        `malformed:${from}`,
+        `flow ${sid} (${from}): report from unknown program uid ${uid}; dropped`,
+      );
       return;
     }
     const u = f.user;
@@ -207,7 +251,7 @@ function transportLoop(core: AgentCore, datapaths: DatapathTable) {
       u.onReport(r as unknown as Report);
     } catch (e) {
       stats.errors++;
-      log.error(`flow ${sid} (${from}): onReport threw: ${errText(e)}`);
+      core.exceptions.record(`flow ${sid} (${from})`, 'onReport threw', errText(e), errLine(e));
     } finally {
       r._buf = null;
       updates.leave(outer);
@@ -229,11 +273,14 @@ function transportLoop(core: AgentCore, datapaths: DatapathTable) {
         return;
       }
       stats.dropped++;
-      log.warn(`ignoring message of type ${type} (${len} bytes) from ${from}`);
+      core.limited.warn(`malformed:${from}`, `ignoring message of type ${type} (${len} bytes) from ${from}`);
     } catch (e) {
       stats.dropped++;
-      if (e instanceof WireError) log.warn(`malformed message from ${from}: ${e.message}; dropped`);
-      else log.error(`error handling a message from ${from}: ${errText(e)}`);
+      if (e instanceof WireError) {
+        core.limited.warn(`malformed:${from}`, `malformed message from ${from}: ${e.message}; dropped`);
+      } else {
+        core.limited.error(`handler:${from}`, `error handling a message from ${from}: ${errText(e)}`);
+      }
     }
   };
 
@@ -243,15 +290,19 @@ function transportLoop(core: AgentCore, datapaths: DatapathTable) {
       if (loop.closed) return;
       const outerFrom = from;
       from = address;
+      datapaths.touch(address);
       try {
         const err = forEachMessage(buf, onOne);
         if (err !== null) {
           stats.dropped++;
-          log.warn(`malformed datagram (${buf.length} bytes) from ${address}: ${err.message}; rest dropped`);
+          core.limited.warn(
+            `malformed:${address}`,
+            `malformed datagram (${buf.length} bytes) from ${address}: ${err.message}; rest dropped`,
+          );
         }
       } catch (e) {
         stats.dropped++;
-        log.error(`error handling a datagram from ${address}: ${errText(e)}`);
+        core.limited.error(`handler:${address}`, `error handling a datagram from ${address}: ${errText(e)}`);
       } finally {
         from = outerFrom;
       }
