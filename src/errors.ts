@@ -34,6 +34,8 @@ export const ErrorCodes = {
   SIM_CONFIG: 'ERR_PORTUS_SIM_CONFIG',
   /** Invalid command-line usage. */
   USAGE: 'ERR_PORTUS_USAGE',
+  /** An argument of the wrong type to a public function (e.g. a program source that is not a string). */
+  INVALID_ARG: 'ERR_PORTUS_INVALID_ARG',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

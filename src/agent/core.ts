@@ -23,7 +23,7 @@ export interface AgentStats {
   messagesOut: number;
   /** Received messages dropped (malformed, unknown datapath/flow/type). */
   dropped: number;
-  /** Exceptions thrown by algorithm code, and failed sends. */
+  /** Exceptions thrown by algorithm code, and failed sends (except to a datapath that has gone). */
   errors: number;
   /** CREATEs refused because a flow limit was reached. */
   flowsRefused: number;

@@ -6,11 +6,13 @@
  * Its state is bounded: flows per datapath and in total are capped (a CREATE over a limit is
  * refused with one rate-limited warning; the datapath keeps running that flow in its own default
  * congestion control), a datapath whose socket is gone (a send failed with ENOENT/ECONNREFUSED) is
- * removed, and so is one that has had no live flows and sent nothing for `idleTimeoutMs`. Removing
- * a datapath runs its flows' close hooks.
+ * removed, and so is one that has had no live flows and sent nothing for `idleTimeoutMs`. One that
+ * has live flows but has been silent that long is probed with a zero-update UPDATE_FIELDS (a no-op
+ * in libccp), so that a datapath killed without closing its flows is found out. Removing a
+ * datapath runs its flows' close hooks.
  * @module
  */
-import type { CreateMsg } from '../wire/index.ts';
+import { encodeUpdateFields, type CreateMsg } from '../wire/index.ts';
 import { errLine, errText, type AgentCore } from './core.ts';
 import { FlowState, type DatapathState } from './flow.ts';
 import type { DatapathInfo } from './types.ts';
@@ -270,6 +272,13 @@ export class DatapathTable {
       } else if (dp.flows.size === 0 && nowMs - dp.lastSeen >= timeout) {
         this.remove(dp.address, `silent for ${Math.round((nowMs - dp.lastSeen) / 1000)} s with no flows`);
         removed++;
+      } else if (dp.flows.size > 0 && nowMs - dp.lastSeen >= timeout) {
+        // Silent with live flows (idle connections, or a datapath killed without closing them):
+        // probe with an UPDATE_FIELDS of zero updates, a no-op for libccp. If its socket is gone
+        // the send fails and the datapath is removed (peerGone); otherwise nothing changes.
+        const first = dp.flows.keys().next().value as number;
+        dp.lastSeen = nowMs;
+        this.core.send(dp.address, encodeUpdateFields(first, []));
       }
     }
     return removed;

@@ -120,8 +120,8 @@ export function startAgent(opts: AgentOptions): Agent {
       transport.send(msg, address);
       stats.messagesOut++;
     } catch (e) {
-      stats.errors++;
       const gone = isPeerGone(e);
+      if (!gone) stats.errors++; // a datapath that left is not an error: it is removed
       // one kind for every vanished peer (a churn of datapaths is one story), one for other failures
       limited.warn(
         gone ? 'send:peer-gone' : 'send',
@@ -147,6 +147,13 @@ export function startAgent(opts: AgentOptions): Agent {
   const loop = transportLoop(core, table);
   transport.onMessage(loop.onDatagram);
   transport.onError?.((e) => {
+    // messages queued for a datapath that has since gone (the unix backlog's later retries)
+    const gone = isPeerGone(e) ? /cannot send to (.+?): (?:ENOENT|ECONNREFUSED)/.exec(e.message) : null;
+    if (gone !== null) {
+      limited.warn('send:peer-gone', `${e.message}; removing that datapath`);
+      table.peerGone(gone[1]!);
+      return;
+    }
     stats.errors++;
     limited.error('transport', `transport error: ${e.message}`);
   });

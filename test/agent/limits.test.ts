@@ -143,8 +143,8 @@ test('a datapath whose socket is gone (ENOENT on send) is removed after a grace 
   );
 });
 
-test('a datapath with no flows that stays silent past the idle timeout is removed; busy ones stay', async () => {
-  mock.timers.enable({ apis: ['setInterval'] });
+test('a silent datapath: removed past the idle timeout if it has no flows, else probed, and removed if the probe finds it gone', async () => {
+  mock.timers.enable({ apis: ['setInterval', 'setTimeout'] });
   try {
     let nowUs = 1;
     const { alg } = counting();
@@ -168,6 +168,15 @@ test('a datapath with no flows that stays silent past the idle timeout is remove
     assert.equal(agent.stats().datapaths, 2);
     assert.equal(agent.stats().datapathsPruned, 1);
     assert.equal(agent.stats().flows, 1);
+    // the silent datapath with a live flow was probed (zero-update UPDATE_FIELDS), and is still there
+    assert.ok(f.sent.filter((a) => a === '/dp/flows').length >= 3);
+    // killed without closing its flow: the next probe finds its socket gone; it is removed after the grace
+    f.gone.add('/dp/flows');
+    nowUs += 2_000_000;
+    mock.timers.tick(500);
+    mock.timers.tick(1000);
+    assert.equal(agent.stats().datapaths, 1);
+    assert.equal(agent.stats().flows, 0);
     await agent.close();
   } finally {
     mock.timers.reset();

@@ -184,7 +184,8 @@ test('e2e unix: two datapaths at once, each controlled through its own address',
     }
     // the once-a-second status line
     await ag.waitFor(
-      /^portus: 0 flow\(s\) on 2 datapath\(s\), \d+ reports\/s \(\d+ total, \d+ dropped, 0 errors\)$/,
+      // (a datapath that has left is removed once a send to it finds its socket gone)
+      /^portus: 0 flow\(s\) on [0-2] datapath\(s\), \d+ reports\/s \(\d+ total, \d+ dropped, 0 errors\)$/,
     );
     await stop(ag, A);
   } finally {
