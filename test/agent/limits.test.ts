@@ -173,7 +173,9 @@ test('a silent datapath: removed past the idle timeout if it has no flows, else 
     // killed without closing its flow: the next probe finds its socket gone; it is removed after the grace
     f.gone.add('/dp/flows');
     nowUs += 2_000_000;
+    f.deliver(encodeMeasure(9, 1, [1]), '/dp/chatty');
     mock.timers.tick(500);
+    f.deliver(encodeMeasure(9, 1, [1]), '/dp/chatty');
     mock.timers.tick(1000);
     assert.equal(agent.stats().datapaths, 1);
     assert.equal(agent.stats().flows, 0);
@@ -213,7 +215,13 @@ test('an onReport that throws on every report: the first stack trace in full, th
   const { alg } = counting(true);
   const log = recordingLog();
   const f = fakeTransport();
-  const agent = startAgent({ transport: f.t, algorithms: [alg], log, limits: { idleTimeoutMs: 0 } });
+  const agent = startAgent({
+    transport: f.t,
+    algorithms: [alg],
+    log,
+    limits: { idleTimeoutMs: 0 },
+    logIntervalMs: 3_600_000, // no summary falls due while the test runs, however slow the machine
+  });
   f.deliver(encodeReady(1), '/dp/a');
   f.deliver(create(1), '/dp/a');
   f.deliver(create(2), '/dp/a');
