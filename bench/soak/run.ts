@@ -49,11 +49,16 @@ const agent = spawn(
 );
 let status = { flows: 0, datapaths: 0 };
 let warnLines = 0;
+const kinds = new Map<string, number>();
 createInterface({ input: agent.stdout! }).on('line', (l) => {
   const m = /^portus: (\d+) flow\(s\) on (\d+) datapath\(s\)/.exec(l);
   if (m) status = { flows: Number(m[1]), datapaths: Number(m[2]) };
 });
-createInterface({ input: agent.stderr! }).on('line', () => warnLines++);
+createInterface({ input: agent.stderr! }).on('line', (l) => {
+  warnLines++;
+  const kind = l.slice(25).replace(/\/\S+/g, 'PATH').replace(/\d+/g, 'N').slice(0, 90);
+  kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+});
 const agentUp = new Promise<void>((resolve) => {
   createInterface({ input: agent.stdout! }).once('line', () => resolve());
 });
@@ -142,6 +147,7 @@ async function main(): Promise<void> {
     `datapath runs: ${runs} (${killed} killed with SIGKILL); left at the end: ${status.flows} flows on ` +
       `${status.datapaths} datapaths; agent stderr lines: ${warnLines}`,
   );
+  for (const [k, n] of [...kinds].sort((a, b) => b[1] - a[1]).slice(0, 8)) console.log(`  ${n} x ${k}`);
   agent.kill('SIGTERM');
   await new Promise((r) => agent.on('close', r));
   rmSync(dir, { recursive: true, force: true });
