@@ -34,6 +34,8 @@ export const ErrorCodes = {
   SIM_CONFIG: 'ERR_PORTUS_SIM_CONFIG',
   /** Invalid command-line usage. */
   USAGE: 'ERR_PORTUS_USAGE',
+  /** The dashboard cannot start (bad or non-loopback address without opt-in, port in use). */
+  DASHBOARD: 'ERR_PORTUS_DASHBOARD',
   /** An argument of the wrong type to a public function (e.g. a program source that is not a string). */
   INVALID_ARG: 'ERR_PORTUS_INVALID_ARG',
 } as const;

@@ -6,6 +6,7 @@
  */
 import { CompileError } from '../errors.ts';
 import type { ExceptionTally, Logger, RateLimiter } from './log.ts';
+import type { Observers } from './observe.ts';
 import type { ProgramTable } from './programs.ts';
 import type { UpdateWriter } from './updates.ts';
 
@@ -46,8 +47,17 @@ export interface AgentCore {
   readonly updates: UpdateWriter;
   /** Programs a datapath's table can hold. */
   readonly maxPrograms: number;
+  /** Listeners of agent events (dashboard, tests). */
+  readonly observers: Observers;
   /** Send one message to a datapath address (logs and counts a failure; never throws). */
   send(address: string, msg: Buffer): void;
+}
+
+/** The first line of an error's message (for one-line event logs). */
+export function firstLine(e: unknown): string {
+  const s = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  const i = s.indexOf('\n');
+  return i < 0 ? s : s.slice(0, i);
 }
 
 /** Error text for logs: a compile error's formatted text, else the stack. */
@@ -55,10 +65,4 @@ export function errText(e: unknown): string {
   if (e instanceof CompileError) return e.format();
   if (e instanceof Error) return e.stack ?? e.message;
   return String(e);
-}
-
-/** The first line of an error, for summaries. */
-export function errLine(e: unknown): string {
-  if (e instanceof Error) return `${e.name}: ${e.message}`.split('\n')[0]!;
-  return String(e).split('\n')[0]!;
 }

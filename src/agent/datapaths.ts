@@ -13,7 +13,7 @@
  * @module
  */
 import { encodeUpdateFields, type CreateMsg } from '../wire/index.ts';
-import { errLine, errText, type AgentCore } from './core.ts';
+import { errText, firstLine, type AgentCore } from './core.ts';
 import { FlowState, type DatapathState } from './flow.ts';
 import type { DatapathInfo } from './types.ts';
 
@@ -104,6 +104,11 @@ export class DatapathTable {
     } else {
       this.core.limited.info('dp-registered', `datapath ${address} registered (${why})`);
     }
+    const obs = this.core.observers;
+    if (obs.active) {
+      const detail = old ? `restarted (${why}); forgot ${old.flows.size} flow(s)` : `registered (${why})`;
+      obs.emit({ kind: 'datapath', time: this.core.clock(), address, detail });
+    }
     this.gone.delete(address);
     const dp: DatapathState = {
       address,
@@ -151,6 +156,10 @@ export class DatapathTable {
     const f = new FlowState(this.core, dp, info, alg);
     dp.flows.set(m.sid, f);
     this.flowCount++;
+    if (this.core.observers.active) {
+      const time = this.core.clock();
+      this.core.observers.emit({ kind: 'flow-create', time, address, sid: m.sid, algorithm: alg.alg.name });
+    }
     const outer = updates.enter();
     try {
       f.user = alg.alg.newFlow(f, info);
@@ -161,8 +170,9 @@ export class DatapathTable {
         `flow ${m.sid} (${address})`,
         `creating the flow (${alg.alg.name}) threw`,
         errText(e),
-        errLine(e),
+        firstLine(e),
       );
+      this.algorithmError(f, `newFlow threw: ${firstLine(e)}`);
     } finally {
       updates.leave(outer);
     }
@@ -178,6 +188,10 @@ export class DatapathTable {
   /** Forget a flow and run its algorithm's close hook (errors are logged and counted). */
   closeFlow(f: FlowState, why: string): void {
     this.dropFlow(f);
+    if (this.core.observers.active) {
+      const time = this.core.clock();
+      this.core.observers.emit({ kind: 'flow-close', time, address: f.dp.address, sid: f.sid, detail: why });
+    }
     const u = f.user;
     f.user = null;
     if (u === null || typeof u.close !== 'function') return;
@@ -191,11 +205,19 @@ export class DatapathTable {
         `flow ${f.sid} (${f.dp.address})`,
         `close() threw (${why})`,
         errText(e),
-        errLine(e),
+        firstLine(e),
       );
+      this.algorithmError(f, `close() threw: ${firstLine(e)}`);
     } finally {
       updates.leave(outer);
     }
+  }
+
+  /** Tell observers that the flow's algorithm threw. */
+  algorithmError(f: FlowState, detail: string): void {
+    const obs = this.core.observers;
+    if (obs.active)
+      obs.emit({ kind: 'error', time: this.core.clock(), address: f.dp.address, sid: f.sid, detail });
   }
 
   /** Close every flow of every datapath, running close hooks (agent shutdown). */
@@ -292,6 +314,9 @@ export class DatapathTable {
     for (const f of [...dp.flows.values()]) this.closeFlow(f, `datapath removed: ${why}`);
     this.map.delete(address);
     this.core.stats.datapathsPruned++;
+    const obs = this.core.observers;
+    if (obs.active)
+      obs.emit({ kind: 'datapath', time: this.core.clock(), address, detail: `removed (${why})` });
     this.core.limited.info(
       'dp-removed',
       `datapath ${address} removed (${why})${n > 0 ? `; closed its ${n} flows` : ''}`,

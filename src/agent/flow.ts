@@ -6,6 +6,7 @@
 import { ErrorCodes, PortusError } from '../errors.ts';
 import { encodeChangeProg, type UpdateRecord } from '../wire/index.ts';
 import type { AgentCore } from './core.ts';
+import type { FlowView } from './observe.ts';
 import type { AlgEntry, ProgramEntry } from './programs.ts';
 import type { ReportImpl } from './report.ts';
 import type { DatapathHandle, DatapathInfo, FieldUpdates, FieldValue, Flow } from './types.ts';
@@ -24,7 +25,7 @@ export interface DatapathState {
 }
 
 /** One live flow: the handle given to the algorithm plus the runtime's bookkeeping. */
-export class FlowState implements DatapathHandle {
+export class FlowState implements DatapathHandle, FlowView {
   readonly sid: number;
   readonly dp: DatapathState;
   readonly info: DatapathInfo;
@@ -38,6 +39,12 @@ export class FlowState implements DatapathHandle {
   gone = false;
   lastReport: ReportImpl | null = null;
   reports = new Map<number, ReportImpl>();
+  /** Reports delivered (for observers). */
+  reportCount = 0;
+  /** The last report's RTT sample in µs, if its program reports one (for observers). */
+  lastRttUs = 0;
+  /** Agent clock when created. */
+  readonly createdAt: number;
   private readonly core: AgentCore;
 
   constructor(core: AgentCore, dp: DatapathState, info: DatapathInfo, alg: AlgEntry) {
@@ -47,6 +54,11 @@ export class FlowState implements DatapathHandle {
     this.info = info;
     this.alg = alg;
     this.cwnd = info.initCwnd;
+    this.createdAt = core.clock();
+  }
+
+  get algorithmName(): string {
+    return this.alg.alg.name;
   }
 
   get sockId(): number {
@@ -165,4 +177,14 @@ function changeProgram(
   f.currentUid = prog.uid;
   if (cwnd >= 0) f.cwnd = cwnd;
   if (rate >= 0) f.rate = rate;
+  if (core.observers.active) {
+    core.observers.emit({
+      kind: 'program',
+      time: core.clock(),
+      address: dp.address,
+      sid: f.sid,
+      program: prog.name,
+      uid: prog.uid,
+    });
+  }
 }

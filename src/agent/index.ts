@@ -23,6 +23,7 @@ export {
   type RateLimiterOptions,
 } from './log.ts';
 export { formatMessage } from './format.ts';
+export type { AgentEvent, AgentEventListener, FlowView } from './observe.ts';
 export {
   startAgent,
   ProgramsError,

@@ -8,6 +8,7 @@ import { compile, type Program, type Scope } from '../lang/index.ts';
 import { encodeInstall } from '../wire/index.ts';
 import { classicAlgorithm, isAlgClass, type AlgClass } from './classic.ts';
 import type { Logger } from './log.ts';
+import { rttFieldIndex } from './observe.ts';
 import { makeReportClass, type ReportClass } from './report.ts';
 import type { Algorithm } from './types.ts';
 
@@ -43,6 +44,8 @@ export interface ProgramEntry {
   /** The INSTALL_EXPR message. */
   install: Buffer;
   reportClass: ReportClass;
+  /** MEASURE index of the report field carrying an RTT sample, -1 if none (for observers). */
+  rttField: number;
   /** name → resolved update target, filled on first use. */
   targets: Map<string, { regType: number; regIndex: number }>;
 }
@@ -71,6 +74,7 @@ function makeEntry(uid: number, name: string, algorithm: string, program: Progra
     scope: program.scope,
     install: encodeInstall(uid, program.events, program.instructions),
     reportClass: makeReportClass(program.scope),
+    rttField: rttFieldIndex(program.scope.reportFields),
     targets: new Map(),
   };
 }

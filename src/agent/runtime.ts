@@ -16,16 +16,18 @@ import {
   MsgType,
   decode,
   forEachMessage,
+  measureField,
   measureFieldCount,
   measureNumFields,
   measureProgramUid,
   readSid,
 } from '../wire/index.ts';
 import type { AlgClass } from './classic.ts';
-import { errLine, errText, type AgentCore, type AgentStats } from './core.ts';
+import { errText, firstLine, type AgentCore, type AgentStats } from './core.ts';
 import { DatapathTable, isPeerGone, type DatapathLimits } from './datapaths.ts';
 import { formatMessage } from './format.ts';
 import { createLogger, ExceptionTally, RateLimiter, type Logger } from './log.ts';
+import { Observers, type AgentEventListener, type FlowView } from './observe.ts';
 import { ProgramTable, type ProgramInfo } from './programs.ts';
 import type { Algorithm, Report } from './types.ts';
 import { UpdateWriter } from './updates.ts';
@@ -78,6 +80,12 @@ export interface Agent {
   stats(): AgentStats;
   /** Programs known to the agent, by ascending uid. */
   programs(): ProgramInfo[];
+  /** Call `fn` with a read-only view of every live flow (views are valid only during the call). */
+  forEachFlow(fn: (flow: FlowView) => void): void;
+  /** Listen to agent events (datapaths, flows, program switches, algorithm errors); returns the remover. */
+  onEvent(listener: AgentEventListener): () => void;
+  /** The agent's clock, µs (what algorithms see as `datapath.now()`). */
+  now(): number;
 }
 
 /**
@@ -141,6 +149,7 @@ export function startAgent(opts: AgentOptions): Agent {
     updates: new UpdateWriter(send),
     maxPrograms,
     send,
+    observers: new Observers(),
   };
   const table = new DatapathTable(core, opts.limits);
   datapaths = table;
@@ -180,6 +189,11 @@ export function startAgent(opts: AgentOptions): Agent {
       return { ...stats };
     },
     programs: () => programs.list(),
+    forEachFlow(fn: (flow: FlowView) => void): void {
+      for (const dp of table.values()) for (const f of dp.flows.values()) fn(f);
+    },
+    onEvent: (listener) => core.observers.add(listener),
+    now: () => core.clock(),
   };
 }
 
@@ -253,12 +267,16 @@ function transportLoop(core: AgentCore, datapaths: DatapathTable) {
     r._count = measureFieldCount(buf, off);
     r._stale = f.currentUid !== uid; // decided at delivery: a switch inside onReport does not change it
     stats.reports++;
+    f.reportCount++;
+    const rf = prog.rttField;
+    if (rf >= 0 && rf < r._count) f.lastRttUs = measureField(buf, off, rf);
     const outer = updates.enter();
     try {
       u.onReport(r as unknown as Report);
     } catch (e) {
       stats.errors++;
-      core.exceptions.record(`flow ${sid} (${from})`, 'onReport threw', errText(e), errLine(e));
+      core.exceptions.record(`flow ${sid} (${from})`, 'onReport threw', errText(e), firstLine(e));
+      datapaths.algorithmError(f, `onReport threw: ${firstLine(e)}`);
     } finally {
       r._buf = null;
       updates.leave(outer);
