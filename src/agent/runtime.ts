@@ -131,7 +131,9 @@ export function startAgent(opts: AgentOptions): Agent {
       const gone = isPeerGone(e);
       if (!gone) stats.errors++; // a datapath that left is not an error: it is removed
       // one kind for every vanished peer (a churn of datapaths is one story), one for other failures
-      limited.warn(
+      // (a datapath that left is normal, hence info; other failures are warnings)
+      limited.write(
+        gone ? 'info' : 'warn',
         gone ? 'send:peer-gone' : 'send',
         `send to ${address} failed: ${(e as Error).message}${gone ? '; removing that datapath' : ''}`,
       );
@@ -159,7 +161,7 @@ export function startAgent(opts: AgentOptions): Agent {
     // messages queued for a datapath that has since gone (the unix backlog's later retries)
     const gone = isPeerGone(e) ? /cannot send to (.+?): (?:ENOENT|ECONNREFUSED)/.exec(e.message) : null;
     if (gone !== null) {
-      limited.warn('send:peer-gone', `${e.message}; removing that datapath`);
+      limited.info('send:peer-gone', `${e.message}; removing that datapath`);
       table.peerGone(gone[1]!);
       return;
     }

@@ -380,6 +380,17 @@ export function createDatapath(cfg: DatapathConfig): Datapath {
     if (lastMsgSent === 0) lastMsgSent = nowFn();
   }
 
+  /** Send READY(id); a failure is only logged, as in libccp. */
+  function sendReady(): number {
+    const ready = Buffer.alloc(12);
+    ready.writeUInt16LE(5, 0);
+    ready.writeUInt16LE(12, 2);
+    ready.writeUInt32LE(dpId >>> 0, 8);
+    const ok = cfg.send(ready);
+    if (ok !== 0 && log) log('warn', `failed to send ready message: ${ok}`);
+    return ok;
+  }
+
   function lookupProgram(pid: number): Program | null {
     if (pid === 0 || pid > maxPrograms) return null;
     const p = table[pid - 1];
@@ -926,12 +937,7 @@ export function createDatapath(cfg: DatapathConfig): Datapath {
       ) {
         return Libccp.MISSING_ARG;
       }
-      const ready = Buffer.alloc(12);
-      ready.writeUInt16LE(5, 0);
-      ready.writeUInt16LE(12, 2);
-      ready.writeUInt32LE(dpId >>> 0, 8);
-      const ok = cfg.send(ready);
-      if (ok !== 0 && log) log('warn', `failed to send ready message: ${ok}`);
+      sendReady();
       table = new Array<Program | null>(maxPrograms).fill(null);
       slots.length = 0;
       for (let i = 0; i < slotIndex.length; i++) slots.push(null);
@@ -960,12 +966,7 @@ export function createDatapath(cfg: DatapathConfig): Datapath {
 
     reconnect(): number {
       if (!initialized) return Libccp.MISSING_ARG;
-      const ready = Buffer.alloc(12);
-      ready.writeUInt16LE(5, 0);
-      ready.writeUInt16LE(12, 2);
-      ready.writeUInt32LE(dpId >>> 0, 8);
-      const ok = cfg.send(ready);
-      if (ok !== 0 && log) log('warn', `failed to send ready message: ${ok}`);
+      const ok = sendReady();
       table = new Array<Program | null>(maxPrograms).fill(null);
       for (const c of slots) {
         if (c === null || !c.alive) continue;

@@ -230,7 +230,7 @@ test('portus datapath against the real agent (`portus run reno`), two processes 
       '--rate',
       '400',
       '--duration',
-      '1',
+      '2', // several losses after the CHANGE_PROG, even on a loaded machine
       '--rtt-us',
       '20000',
       '--loss-every',

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { startAgent, silentLogger, type Algorithm } from '../../src/agent/index.ts';
 import { openUnix } from '../../src/ipc/index.ts';
+import { datapathLogLevel } from '../../src/cli/datapath.ts';
 import { events, exitOf, portus, tempDir, type DpEvent, type Proc } from './helpers.ts';
 
 const P = `(def (Report (volatile acked 0)))
@@ -214,4 +215,39 @@ test('agent restart: kill -9 the agent, start another, and with --reconnect ever
     dp?.kill('SIGKILL');
     cleanup();
   }
+});
+
+test('portus datapath prints human-readable lines by default, no warnings in a normal run; the log level comes from --log-level or PORTUS_LOG', async () => {
+  const { dir, cleanup } = tempDir();
+  const A = join(dir, 'agent.sock');
+  const ag = await countingAgent(A);
+  try {
+    const dp = portus(
+      ['datapath', '--agent', A, '--socket', join(dir, 'dp.sock'), '--flows', '3'].concat([
+        '--rate',
+        '100',
+        '--duration',
+        '0.5',
+      ]),
+    );
+    assert.equal(await exitOf(dp), 0, dp.err.join('\n'));
+    assert.ok(dp.out.length >= 4 && dp.out.length < 10, dp.out.join('\n'));
+    assert.ok(
+      dp.out.every((l) => l.startsWith('portus datapath: ')),
+      dp.out.join('\n'),
+    );
+    assert.match(dp.out[0]!, /^portus datapath: READY sent to the agent at .*agent\.sock/);
+    assert.ok(dp.out.some((l) => /all 3 flows are under the agent's control/.test(l)));
+    assert.match(dp.out.at(-1)!, /done after .* 3 flows, 150 ACKs, .* 0 send failures, 0 undelivered/);
+    assert.deepEqual(dp.err, [], 'no warnings');
+    await ag.until(3);
+  } finally {
+    await ag.agent.close();
+    cleanup();
+  }
+  assert.equal(datapathLogLevel(undefined, undefined), 'warn');
+  assert.equal(datapathLogLevel(undefined, 'debug'), 'debug');
+  assert.equal(datapathLogLevel('error', 'debug'), 'error');
+  assert.equal(datapathLogLevel(undefined, 'silent'), 'none');
+  assert.throws(() => datapathLogLevel(undefined, 'loud'), /PORTUS_LOG must be one of/);
 });
