@@ -40,6 +40,8 @@ export const ErrorCodes = {
   SWEEP_SPEC: 'ERR_PORTUS_SWEEP_SPEC',
   /** The sweep's job queue (Redis) cannot be reached or used. */
   SWEEP_QUEUE: 'ERR_PORTUS_SWEEP_QUEUE',
+  /** An argument of the wrong type to a public function (e.g. a program source that is not a string). */
+  INVALID_ARG: 'ERR_PORTUS_INVALID_ARG',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

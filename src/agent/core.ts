@@ -5,7 +5,7 @@
  * @module
  */
 import { CompileError } from '../errors.ts';
-import type { Logger } from './log.ts';
+import type { ExceptionTally, Logger, RateLimiter } from './log.ts';
 import type { Observers } from './observe.ts';
 import type { ProgramTable } from './programs.ts';
 import type { UpdateWriter } from './updates.ts';
@@ -24,13 +24,21 @@ export interface AgentStats {
   messagesOut: number;
   /** Received messages dropped (malformed, unknown datapath/flow/type). */
   dropped: number;
-  /** Exceptions thrown by algorithm code, and failed sends. */
+  /** Exceptions thrown by algorithm code, and failed sends (except to a datapath that has gone). */
   errors: number;
+  /** CREATEs refused because a flow limit was reached. */
+  flowsRefused: number;
+  /** Datapaths removed because their socket was gone or they were silent past the timeout. */
+  datapathsPruned: number;
 }
 
 /** The runtime's shared context (internal). */
 export interface AgentCore {
   readonly log: Logger;
+  /** Rate-limited lines for repeated messages (send failures, malformed input per sender). */
+  readonly limited: RateLimiter;
+  /** Exceptions from algorithm code: the first in full, then counts per flow. */
+  readonly exceptions: ExceptionTally;
   readonly debug: boolean;
   /** The agent's clock in microseconds. */
   readonly clock: () => number;

@@ -18,6 +18,10 @@ export interface DatapathState {
   readonly flows: Map<number, FlowState>;
   /** Uids installed since the datapath was registered, in send order. */
   readonly installed: Set<number>;
+  /** A message arrived since the last idle sweep. */
+  seen: boolean;
+  /** When (agent clock, ms) the last sweep found it had sent something. */
+  lastSeen: number;
 }
 
 /** One live flow: the handle given to the algorithm plus the runtime's bookkeeping. */

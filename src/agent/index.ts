@@ -11,12 +11,24 @@ import { startAgent, type Agent } from './runtime.ts';
 import type { Algorithm } from './types.ts';
 
 export { AlgBase, classicAlgorithm, isAlgClass, type AlgClass } from './classic.ts';
-export { createLogger, silentLogger, type Logger, type LogLevel } from './log.ts';
+export {
+  createLogger,
+  silentLogger,
+  RateLimiter,
+  ExceptionTally,
+  parseLogLevel,
+  LOG_LEVELS,
+  type Logger,
+  type LogLevel,
+  type RateLimiterOptions,
+} from './log.ts';
 export { formatMessage } from './format.ts';
 export type { AgentEvent, AgentEventListener, FlowView } from './observe.ts';
 export {
   startAgent,
   ProgramsError,
+  DEFAULT_LIMITS,
+  type DatapathLimits,
   type Agent,
   type AgentOptions,
   type AgentStats,
@@ -38,7 +50,7 @@ export interface ConnectOptions {
   /** Log every message in and out. */
   debug?: boolean;
   /**
-   * Resolve only when the agent has stopped (on SIGINT/SIGTERM, after a clean shutdown);
+   * Resolve only when the agent has stopped (on SIGINT/SIGTERM/SIGHUP, after a clean shutdown);
    * otherwise resolve with the running agent at once. Default false.
    */
   blocking?: boolean;
@@ -113,18 +125,19 @@ export function openIpc(kind: 'unix' | 'netlink' | 'char', where: IpcLocation = 
   });
 }
 
+/** The signals that stop an agent or datapath cleanly. */
+export const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
 /**
- * Wait for SIGINT or SIGTERM, then close the agent cleanly (flows' close hooks, transport, socket
- * file). Resolves once closed.
+ * Wait for SIGINT, SIGTERM or SIGHUP, then close the agent cleanly (flows' close hooks, queued
+ * messages drained, transport closed, socket file removed). Resolves once closed.
  */
 export function untilSignal(agent: Agent): Promise<void> {
   return new Promise((resolve, reject) => {
     const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
+      for (const s of STOP_SIGNALS) process.off(s, stop);
       agent.close().then(resolve, reject);
     };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
+    for (const s of STOP_SIGNALS) process.on(s, stop);
   });
 }

@@ -24,9 +24,9 @@ import {
 } from '../wire/index.ts';
 import type { AlgClass } from './classic.ts';
 import { errText, firstLine, type AgentCore, type AgentStats } from './core.ts';
-import { DatapathTable } from './datapaths.ts';
+import { DatapathTable, isPeerGone, type DatapathLimits } from './datapaths.ts';
 import { formatMessage } from './format.ts';
-import { createLogger, type Logger } from './log.ts';
+import { createLogger, ExceptionTally, RateLimiter, type Logger } from './log.ts';
 import { Observers, type AgentEventListener, type FlowView } from './observe.ts';
 import { ProgramTable, type ProgramInfo } from './programs.ts';
 import type { Algorithm, Report } from './types.ts';
@@ -34,6 +34,7 @@ import { UpdateWriter } from './updates.ts';
 
 export type { AgentStats } from './core.ts';
 export { ProgramsError, type ProgramInfo } from './programs.ts';
+export { DEFAULT_LIMITS, type DatapathLimits } from './datapaths.ts';
 
 /** Options of {@link startAgent}. */
 export interface AgentOptions {
@@ -56,6 +57,19 @@ export interface AgentOptions {
    * monotonic wall clock (`performance.now()`). Simulators pass their simulated clock.
    */
   now?: () => number;
+  /**
+   * Bounds on the agent's state: flows per datapath and in total, and the idle timeout after which
+   * a datapath with no flows is forgotten (defaults: {@link DEFAULT_LIMITS}).
+   */
+  limits?: Partial<DatapathLimits>;
+  /**
+   * At `close()`, how long to wait (ms) for messages still queued in the transport to leave before
+   * closing it (default 2000).
+   */
+  drainTimeoutMs?: number;
+  /** Repeated log lines of one kind: how many per interval, and the interval (ms). */
+  logBurst?: number;
+  logIntervalMs?: number;
 }
 
 /** A running agent. */
@@ -100,7 +114,13 @@ export function startAgent(opts: AgentOptions): Agent {
     messagesOut: 0,
     dropped: 0,
     errors: 0,
+    flowsRefused: 0,
+    datapathsPruned: 0,
   };
+  const limiterOpts = { burst: opts.logBurst, intervalMs: opts.logIntervalMs };
+  const limited = new RateLimiter(log, limiterOpts);
+  const exceptions = new ExceptionTally(log, limiterOpts);
+  let datapaths: DatapathTable | null = null;
 
   const send = (address: string, msg: Buffer): void => {
     if (debug) log.debug(`-> ${address} ${describe(msg, 'undecodable')}`);
@@ -108,12 +128,22 @@ export function startAgent(opts: AgentOptions): Agent {
       transport.send(msg, address);
       stats.messagesOut++;
     } catch (e) {
-      stats.errors++;
-      log.error(`send to ${address} failed: ${(e as Error).message}`);
+      const gone = isPeerGone(e);
+      if (!gone) stats.errors++; // a datapath that left is not an error: it is removed
+      // one kind for every vanished peer (a churn of datapaths is one story), one for other failures
+      // (a datapath that left is normal, hence info; other failures are warnings)
+      limited.write(
+        gone ? 'info' : 'warn',
+        gone ? 'send:peer-gone' : 'send',
+        `send to ${address} failed: ${(e as Error).message}${gone ? '; removing that datapath' : ''}`,
+      );
+      if (gone) datapaths?.peerGone(address);
     }
   };
   const core: AgentCore = {
     log,
+    limited,
+    exceptions,
     debug,
     clock: opts.now ?? (() => performance.now() * 1000),
     stats,
@@ -123,29 +153,46 @@ export function startAgent(opts: AgentOptions): Agent {
     send,
     observers: new Observers(),
   };
-  const datapaths = new DatapathTable(core);
-  const loop = transportLoop(core, datapaths);
+  const table = new DatapathTable(core, opts.limits);
+  datapaths = table;
+  const loop = transportLoop(core, table);
   transport.onMessage(loop.onDatagram);
   transport.onError?.((e) => {
+    // messages queued for a datapath that has since gone (the unix backlog's later retries)
+    const gone = isPeerGone(e) ? /cannot send to (.+?): (?:ENOENT|ECONNREFUSED)/.exec(e.message) : null;
+    if (gone !== null) {
+      limited.info('send:peer-gone', `${e.message}; removing that datapath`);
+      table.peerGone(gone[1]!);
+      return;
+    }
     stats.errors++;
-    log.error(`transport error: ${e.message}`);
+    limited.error('transport', `transport error: ${e.message}`);
   });
+  const idle = table.idleTimeoutMs;
+  const sweeper = idle > 0 ? setInterval(() => table.sweep(), Math.max(10, idle / 2)) : null;
+  sweeper?.unref();
 
   return {
     async close(): Promise<void> {
       if (loop.closed) return;
       loop.closed = true;
-      datapaths.closeAll();
+      if (sweeper !== null) clearInterval(sweeper);
+      table.stop();
+      table.closeAll();
+      const left = transport.drain ? await transport.drain(opts.drainTimeoutMs ?? 2000) : 0;
+      if (left > 0) log.warn(`${left} messages to datapaths were still queued at shutdown and are lost`);
+      limited.close();
+      exceptions.close();
       await transport.close();
     },
     stats(): AgentStats {
-      stats.datapaths = datapaths.size;
-      stats.flows = datapaths.flows;
+      stats.datapaths = table.size;
+      stats.flows = table.flows;
       return { ...stats };
     },
     programs: () => programs.list(),
     forEachFlow(fn: (flow: FlowView) => void): void {
-      for (const dp of datapaths.values()) for (const f of dp.flows.values()) fn(f);
+      for (const dp of table.values()) for (const f of dp.flows.values()) fn(f);
     },
     onEvent: (listener) => core.observers.add(listener),
     now: () => core.clock(),
@@ -186,7 +233,10 @@ function transportLoop(core: AgentCore, datapaths: DatapathTable) {
     }
     if (len < 16) {
       stats.dropped++;
-      log.warn(`malformed MEASURE (${len} bytes) from ${from} for flow ${sid}; dropped`);
+      core.limited.warn(
+        `malformed:${from}`,
+        `malformed MEASURE (${len} bytes) from ${from} for flow ${sid}; dropped`,
+      );
       return;
     }
     if (measureNumFields(buf, off) === 0) {
@@ -198,7 +248,10 @@ function transportLoop(core: AgentCore, datapaths: DatapathTable) {
     const prog = programs.get(uid);
     if (prog === undefined) {
       stats.dropped++;
-      log.warn(`flow ${sid} (${from}): report from unknown program uid ${uid}; dropped`);
+      core.limited.warn(
+        `malformed:${from}`,
+        `flow ${sid} (${from}): report from unknown program uid ${uid}; dropped`,
+      );
       return;
     }
     const u = f.user;
@@ -224,7 +277,7 @@ function transportLoop(core: AgentCore, datapaths: DatapathTable) {
       u.onReport(r as unknown as Report);
     } catch (e) {
       stats.errors++;
-      log.error(`flow ${sid} (${from}): onReport threw: ${errText(e)}`);
+      core.exceptions.record(`flow ${sid} (${from})`, 'onReport threw', errText(e), firstLine(e));
       datapaths.algorithmError(f, `onReport threw: ${firstLine(e)}`);
     } finally {
       r._buf = null;
@@ -247,11 +300,14 @@ function transportLoop(core: AgentCore, datapaths: DatapathTable) {
         return;
       }
       stats.dropped++;
-      log.warn(`ignoring message of type ${type} (${len} bytes) from ${from}`);
+      core.limited.warn(`malformed:${from}`, `ignoring message of type ${type} (${len} bytes) from ${from}`);
     } catch (e) {
       stats.dropped++;
-      if (e instanceof WireError) log.warn(`malformed message from ${from}: ${e.message}; dropped`);
-      else log.error(`error handling a message from ${from}: ${errText(e)}`);
+      if (e instanceof WireError) {
+        core.limited.warn(`malformed:${from}`, `malformed message from ${from}: ${e.message}; dropped`);
+      } else {
+        core.limited.error(`handler:${from}`, `error handling a message from ${from}: ${errText(e)}`);
+      }
     }
   };
 
@@ -261,15 +317,19 @@ function transportLoop(core: AgentCore, datapaths: DatapathTable) {
       if (loop.closed) return;
       const outerFrom = from;
       from = address;
+      datapaths.touch(address);
       try {
         const err = forEachMessage(buf, onOne);
         if (err !== null) {
           stats.dropped++;
-          log.warn(`malformed datagram (${buf.length} bytes) from ${address}: ${err.message}; rest dropped`);
+          core.limited.warn(
+            `malformed:${address}`,
+            `malformed datagram (${buf.length} bytes) from ${address}: ${err.message}; rest dropped`,
+          );
         }
       } catch (e) {
         stats.dropped++;
-        log.error(`error handling a datagram from ${address}: ${errText(e)}`);
+        core.limited.error(`handler:${address}`, `error handling a datagram from ${address}: ${errText(e)}`);
       } finally {
         from = outerFrom;
       }

@@ -11,20 +11,49 @@
  * `FILE` may be `-` for standard input.
  * @module
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import { CompileError, ErrorCodes, PortusError } from '../errors.ts';
-import { checkProgram, compile, disassemble } from '../lang/index.ts';
+import { Limits, checkProgram, compile, disassemble } from '../lang/index.ts';
 import type { Program } from '../lang/index.ts';
 import { encodeInstall } from '../wire/index.ts';
 
+/**
+ * Read a program file (`-`: stdin), at most {@link Limits.SOURCE_BYTES} bytes: a bigger file (or
+ * an endless one such as /dev/zero) is refused after reading one byte past the limit.
+ */
 function readProgram(file: string): string {
+  const max = Limits.SOURCE_BYTES;
+  let fd = 0;
   try {
-    return readFileSync(file === '-' ? 0 : file, 'utf8');
+    if (file !== '-') fd = openSync(file, 'r');
+    const buf = Buffer.alloc(max + 1);
+    let n = 0;
+    while (n < buf.length) {
+      let got: number;
+      try {
+        got = readSync(fd, buf, n, buf.length - n, null);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EAGAIN') continue; // non-blocking stdin
+        throw e;
+      }
+      if (got === 0) break;
+      n += got;
+    }
+    if (n > max) {
+      throw new PortusError(
+        ErrorCodes.USAGE,
+        `cannot read ${file}: larger than ${max} bytes (not a datapath program?)`,
+      );
+    }
+    return buf.toString('utf8', 0, n);
   } catch (e) {
+    if (e instanceof PortusError) throw e;
     const why = e instanceof Error && 'code' in e ? String((e as NodeJS.ErrnoException).code) : String(e);
     throw new PortusError(ErrorCodes.USAGE, `cannot read ${file}: ${why}`);
+  } finally {
+    if (fd !== 0) closeSync(fd);
   }
 }
 

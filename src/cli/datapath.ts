@@ -4,15 +4,24 @@
  *
  * It binds its own socket, sends READY to the agent, waits for the agent's INSTALL_EXPR messages,
  * starts `--flows` flows (one CREATE each) and feeds each flow `--rate` ACKs per second for
- * `--duration` seconds, then closes the flows (the agent sees them close). Every event is one JSON
- * line on stdout; the last one is a `summary`. Diagnostics go to stderr.
+ * `--duration` seconds, then closes the flows and waits (bounded by `--drain-ms`) until every
+ * queued message, the closes included, has left. With `--json` every event is one JSON line on
+ * stdout, the last one a `summary`; otherwise it prints a few human-readable lines. Diagnostics go
+ * to stderr, rate-limited.
+ *
+ * With `--reconnect` it watches the agent's socket file: when a new agent binds there it sends
+ * READY again and one CREATE per live flow, so the new agent controls them (libccp and ccp-kernel
+ * do not do this: their flows stay in fallback until they end).
  * @module
  */
+import { statSync } from 'node:fs';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import { ErrorCodes, PortusError } from '../errors.ts';
 import { createDatapath, type Connection, type Datapath, type LogLevel } from '../datapath/index.ts';
 import { openUnix, type Transport } from '../ipc/index.ts';
+import { RateLimiter, STOP_SIGNALS, createLogger } from '../agent/index.ts';
+import { humanOutput, type Emit } from './datapath-output.ts';
 
 /** Options of {@link runDatapath} (the command's flags). */
 export interface DatapathCliOptions {
@@ -33,10 +42,43 @@ export interface DatapathCliOptions {
   waitMs: number;
   ftoUs: number;
   id: number;
-  logLevel: LogLevel | 'none';
+  /** Datapath log messages at or above this level go to stderr (default: `PORTUS_LOG`, else warn). */
+  logLevel?: LogLevel | 'none';
+  /** JSON lines on stdout (default: human-readable lines). */
+  json?: boolean;
+  /** Re-register live flows with a new agent that appears at the agent path. */
+  reconnect?: boolean;
+  /** How long to wait at exit for queued messages to leave (ms). */
+  drainMs?: number;
 }
 
 const LEVELS: Array<LogLevel | 'none'> = ['trace', 'debug', 'info', 'warn', 'error', 'none'];
+
+/** The datapath's log level: the flag, else `PORTUS_LOG` (`silent` = none), else warn. */
+export function datapathLogLevel(
+  flag: string | undefined,
+  env: string | undefined = process.env.PORTUS_LOG,
+): LogLevel | 'none' {
+  const v = (flag ?? env ?? '').trim().toLowerCase();
+  if (v === '') return 'warn';
+  if (v === 'silent') return 'none';
+  if ((LEVELS as string[]).includes(v)) return v as LogLevel | 'none';
+  throw new PortusError(
+    ErrorCodes.USAGE,
+    `${flag !== undefined ? '--log-level' : 'PORTUS_LOG'} must be one of ${LEVELS.join(', ')}, silent; got '${v}'`,
+  );
+}
+
+/** True if a send error says no socket is bound at the destination. */
+function peerGone(e: unknown): boolean {
+  return /\b(ENOENT|ECONNREFUSED)\b/.test(e instanceof Error ? e.message : String(e));
+}
+
+/** Identity of the socket file at `path` (changes when a new agent binds there), or ''. */
+function socketIdentity(path: string): string {
+  const st = statSync(path, { throwIfNoEntry: false });
+  return st && st.isSocket() ? `${st.ino}:${st.ctimeMs}` : '';
+}
 
 function intArg(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
@@ -103,9 +145,10 @@ export function register(program: Command): void {
     )
     .option(
       '--wait-ms <ms>',
-      'how long to wait for the first INSTALL before starting flows anyway',
+      "how long to wait for the agent's first INSTALL before starting flows (0: start at once; " +
+        'the agent handles READY before CREATE, so its programs arrive first anyway)',
       intArg('--wait-ms', 0),
-      5000,
+      0,
     )
     .option(
       '--fto-us <us>',
@@ -115,9 +158,21 @@ export function register(program: Command): void {
     )
     .option('--id <n>', 'datapath id sent in READY', intArg('--id', 0, 0xffffffff), 0)
     .addOption(
-      new Option('--log-level <level>', 'datapath log messages written to stderr')
-        .choices(LEVELS)
-        .default('warn'),
+      new Option(
+        '--log-level <level>',
+        'datapath log messages written to stderr, rate-limited (default: $PORTUS_LOG, else warn)',
+      ).choices([...LEVELS, 'silent']),
+    )
+    .option('--json', 'one JSON line per event on stdout (default: human-readable lines)')
+    .option(
+      '--reconnect',
+      'when a new agent binds the agent path, send READY and a CREATE per live flow again (beyond libccp)',
+    )
+    .option(
+      '--drain-ms <ms>',
+      'at exit, how long to wait for queued messages (the closes) to reach the agent',
+      intArg('--drain-ms', 0),
+      5000,
     )
     .addHelpText(
       'after',
@@ -131,10 +186,15 @@ Synthetic ACKs (per flow, ACK number n = 1, 2, ...):
   (from set_cwnd / set_rate; initially init-cwnd and 0); bytes_in_flight = cwnd,
   packets_in_flight = cwnd / mss; rate_outgoing = rate_incoming = cwnd x 10^6 / rtt.
 
-Output: one JSON line per event on stdout, e.g.
+Output with --json: one JSON line per event on stdout, e.g.
   {"t_us":1234,"ev":"set_cwnd","sid":1,"cwnd":15928}
 events: ready, recv (messages from the agent, with the libccp result code), flow_start,
-set_cwnd / set_rate (when the value changes), flow_close, and a final summary.`,
+set_cwnd / set_rate (when the value changes), agent_gone, reconnect, flow_close, and a final
+summary (with undelivered: messages still queued when --drain-ms ran out).
+Without --json: a start line, a status line per second on a terminal, and a summary.
+
+Exit status: 0 after a full run or a signal (SIGINT, SIGTERM, SIGHUP: flows are closed and the
+closes delivered), 1 if no agent is listening at --agent (unless --reconnect).`,
     )
     .action(async (opts: DatapathCliOptions) => {
       process.exitCode = await runDatapath(opts);
@@ -151,11 +211,14 @@ interface FlowState {
   /** Last values printed, to report changes only. */
   shownCwnd: number;
   shownRate: number;
+  /** A CHANGE_PROG from the (current) agent has been applied. */
+  controlled: boolean;
 }
 
 /**
- * Run the standalone datapath until `duration` has elapsed (or SIGINT/SIGTERM). Resolves to the exit
- * code. Writes JSON lines through `out` (default: stdout).
+ * Run the standalone datapath until `duration` has elapsed (or SIGINT/SIGTERM/SIGHUP). Resolves to
+ * the exit code. Writes its output lines through `out` (default: stdout).
+ * @throws PortusError(IPC_UNAVAILABLE) when no agent listens at `opts.agent` (without `reconnect`).
  */
 export async function runDatapath(
   opts: DatapathCliOptions,
@@ -166,18 +229,19 @@ export async function runDatapath(
   const mss = opts.mss;
   const initCwnd = opts.initCwnd ?? 10 * mss;
   const socketPath = opts.socket ?? `/tmp/ccp/datapath-${process.pid}`;
+  const level = datapathLogLevel(opts.logLevel);
+  const minLevel = LEVELS.indexOf(level);
+  const stderrLog = createLogger('debug', (l) => process.stderr.write(`portus datapath: ${l.slice(25)}\n`));
+  const limited = new RateLimiter(stderrLog);
+  const diag = (lv: LogLevel, key: string, msg: string): void => {
+    if (LEVELS.indexOf(lv) < minLevel) return;
+    limited.write(lv === 'trace' ? 'debug' : lv, key, msg);
+  };
   const start = performance.now();
   // Datapath clock in µs (never 0: libccp treats a 0 timestamp as "never").
   let clock = 1;
   const wallUs = (): number => Math.floor((performance.now() - start) * 1000) + 1;
   const advance = (t: number): number => (clock = Math.max(clock, Math.floor(t)));
-  const emit = (ev: string, fields: Record<string, unknown> = {}): void => {
-    out(JSON.stringify({ t_us: clock, ev, ...fields }));
-  };
-  const minLevel = LEVELS.indexOf(opts.logLevel);
-
-  const transport: Transport = await openUnix({ path: socketPath, peer: opts.agent });
-  transport.onError?.((err) => process.stderr.write(`portus datapath: ${err.message}\n`));
   const flows = new Map<number, FlowState>();
   const stats = {
     acks: 0,
@@ -186,10 +250,22 @@ export async function runDatapath(
     sendFailures: 0,
     setCwndCalls: 0,
     setRateCalls: 0,
+    reconnects: 0,
     invokeResults: {} as Record<string, number>,
   };
+  const human = opts.json ? null : humanOutput(out, { flows, stats, isTTY: process.stdout.isTTY === true });
+  const emit: Emit = (ev, fields = {}) => {
+    if (human !== null) human.event(clock, ev, fields);
+    else out(JSON.stringify({ t_us: clock, ev, ...fields }));
+  };
+
+  const transport: Transport = await openUnix({ path: socketPath, peer: opts.agent });
+  transport.onError?.((err) => diag('warn', 'transport', err.message));
   let installs = 0;
   let lastInstallAt = 0;
+  /** Whether the last send to the agent failed because no socket was bound there. */
+  let agentGone = false;
+  let lastSendError = '';
 
   const dp: Datapath = createDatapath({
     id: opts.id,
@@ -199,11 +275,18 @@ export async function runDatapath(
       if (msg[0] === 1 && msg.readUInt32LE(8) !== 0) stats.reports++;
       try {
         transport.send(msg, opts.agent);
+        agentGone = false;
         return 0;
       } catch (e) {
         stats.sendFailures++;
-        if (minLevel <= LEVELS.indexOf('warn')) {
-          process.stderr.write(`portus datapath: send failed: ${(e as Error).message}\n`);
+        lastSendError = (e as Error).message;
+        if (peerGone(e)) {
+          if (!agentGone) {
+            agentGone = true;
+            emit('agent_gone', { agent: opts.agent, error: lastSendError });
+          }
+        } else {
+          diag('warn', 'send', `send failed: ${lastSendError}`);
         }
         return -1;
       }
@@ -228,8 +311,11 @@ export async function runDatapath(
         emit('set_rate', { sid: conn.sid, rate: bytesPerSec });
       }
     },
-    log(level, msg) {
-      if (LEVELS.indexOf(level) >= minLevel) process.stderr.write(`portus datapath [${level}] ${msg}\n`);
+    log(lv, msg) {
+      // Expected while a flow waits for its first CHANGE_PROG (counted in invoke_results as -96).
+      const sid = /^\[sid=(\d+)\] datapath program is null/.exec(msg);
+      if (sid !== null && flows.get(Number(sid[1]))?.controlled !== true) lv = 'debug';
+      diag(lv, msg.replace(/\d+/g, 'N'), msg);
     },
   });
 
@@ -250,29 +336,72 @@ export async function runDatapath(
       installs++;
       lastInstallAt = clock;
     } else if ((type === 3 || type === 4) && buf.length >= 8) {
-      fields.sid = buf.readUInt16LE(4);
+      const sid = buf.readUInt16LE(4);
+      fields.sid = sid;
       if (type === 4 && buf.length >= 12) fields.uid = buf.readUInt32LE(8);
+      const f = flows.get(sid);
+      if (type === 4 && code === 0 && f !== undefined && !f.controlled) {
+        f.controlled = true;
+        human?.controlled();
+      }
     }
     emit('recv', fields);
   });
 
   let stopping = false;
-  const onSignal = (): void => {
+  let signal = '';
+  const onSignal = (sig: NodeJS.Signals): void => {
     stopping = true;
+    signal = sig;
+    wake?.();
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+  for (const sig of STOP_SIGNALS) process.once(sig, onSignal);
+  let wake: (() => void) | null = null;
+  const sleep = (ms: number): Promise<void> =>
+    new Promise((r) => {
+      const t = setTimeout(() => {
+        wake = null;
+        r();
+      }, ms);
+      wake = () => {
+        clearTimeout(t);
+        wake = null;
+        r();
+      };
+    });
 
+  // --reconnect: a new agent has bound the agent path (the socket file's identity changed).
+  let agentId = socketIdentity(opts.agent);
+  const checkAgent = (): void => {
+    const id = socketIdentity(opts.agent);
+    if (id === agentId) return;
+    agentId = id;
+    if (id === '') return; // the agent went away; wait for the next one
+    for (const f of flows.values()) f.controlled = false;
+    human?.uncontrolled();
+    advance(wallUs());
+    const code = dp.reconnect();
+    stats.reconnects++;
+    emit('reconnect', { agent: opts.agent, flows: flows.size, code });
+  };
+  const watcher = opts.reconnect === true ? setInterval(checkAgent, 100) : null;
+
+  let undelivered = 0;
   try {
     advance(wallUs());
     const initCode = dp.init();
     if (initCode !== 0) throw new PortusError(ErrorCodes.USAGE, `datapath init failed (${initCode})`);
+    if (agentGone && opts.reconnect !== true) {
+      throw new PortusError(
+        ErrorCodes.IPC_UNAVAILABLE,
+        `no agent listening at ${opts.agent} (start one with \`portus run\`)`,
+      );
+    }
     emit('ready', { id: opts.id, socket: socketPath, agent: opts.agent });
 
-    // Wait for the agent's INSTALLs: the first one, then until none arrived for 100 ms.
+    // Optionally wait for the agent's INSTALLs: the first one, then until none arrived for 100 ms.
     const waitStart = wallUs();
-    while (!stopping) {
+    while (!stopping && opts.waitMs > 0) {
       const now = wallUs();
       if (installs === 0 && now - waitStart >= opts.waitMs * 1000) {
         emit('no_install', { waited_ms: opts.waitMs });
@@ -283,7 +412,7 @@ export async function runDatapath(
     }
 
     advance(wallUs());
-    for (let i = 0; i < opts.flows; i++) {
+    for (let i = 0; i < opts.flows && !stopping; i++) {
       const conn = dp.startConnection({
         initCwnd,
         mss,
@@ -297,9 +426,18 @@ export async function runDatapath(
         emit('flow_rejected', { reason: 'no free connection slot' });
         continue;
       }
-      flows.set(conn.sid, { conn, acks: 0, cwnd: initCwnd, rate: 0, shownCwnd: initCwnd, shownRate: 0 });
+      flows.set(conn.sid, {
+        conn,
+        acks: 0,
+        cwnd: initCwnd,
+        rate: 0,
+        shownCwnd: initCwnd,
+        shownRate: 0,
+        controlled: false,
+      });
       emit('flow_start', { sid: conn.sid, init_cwnd: initCwnd, mss, alg: opts.alg });
     }
+    human?.started();
 
     // ACK clock: ACK n of each flow is due at ackStart + n / rate; ticks process what is due.
     const ackStart = wallUs();
@@ -316,6 +454,7 @@ export async function runDatapath(
         const n = done + 1;
         for (const f of flows.values()) ack(f, n);
       }
+      human?.tick(now);
       if (now >= endUs && done >= totalAcks) break;
       await sleep(tickMs);
     }
@@ -325,8 +464,15 @@ export async function runDatapath(
       dp.freeConnection(sid);
       emit('flow_close', { sid });
     }
-    // let the close messages leave and late agent messages arrive, then summarize
-    await sleep(20);
+    // Every queued message (the closes included) leaves before the transport closes.
+    undelivered = transport.drain ? await transport.drain(opts.drainMs ?? 5000) : 0;
+    if (undelivered > 0) {
+      diag(
+        'warn',
+        'undelivered',
+        `${undelivered} messages (closes included) were still queued for the agent after ${opts.drainMs ?? 5000} ms and are lost`,
+      );
+    }
     finished = true;
     emit('summary', {
       flows: flows.size,
@@ -334,17 +480,21 @@ export async function runDatapath(
       reports: stats.reports,
       messages_received: stats.messagesReceived,
       send_failures: stats.sendFailures,
+      undelivered,
+      reconnects: stats.reconnects,
       set_cwnd_calls: stats.setCwndCalls,
       set_rate_calls: stats.setRateCalls,
       invoke_results: stats.invokeResults,
       final: [...flows.values()].map((f) => ({ sid: f.conn.sid, cwnd: f.cwnd, rate: f.rate, acks: f.acks })),
       interrupted: stopping,
+      ...(signal !== '' ? { signal } : {}),
     });
     return 0;
   } finally {
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
+    if (watcher !== null) clearInterval(watcher);
+    for (const sig of STOP_SIGNALS) process.removeListener(sig, onSignal);
     finished = true;
+    limited.close();
     await transport.close();
   }
 

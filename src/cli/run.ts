@@ -10,6 +10,10 @@ import {
   classicAlgorithm,
   createLogger,
   isAlgClass,
+  parseLogLevel,
+  silentLogger,
+  LOG_LEVELS,
+  STOP_SIGNALS,
   openIpc,
   startAgent,
   untilSignal,
@@ -35,6 +39,21 @@ export interface RunOptions {
   /** `--dashboard [host:port]`: true without a value. */
   dashboard?: string | boolean;
   dashboardRemote?: boolean;
+  /** debug, info, warn, error or silent (default: `PORTUS_LOG`, else info; debug with --debug). */
+  logLevel?: string;
+  maxFlows?: string;
+  maxFlowsPerDatapath?: string;
+  idleTimeout?: string;
+}
+
+/** A positive integer option, or undefined (USAGE error otherwise). */
+function countOption(name: string, v: string | undefined, min = 1): number | undefined {
+  if (v === undefined) return undefined;
+  const n = /^\d+$/.test(v.trim()) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n) || n < min) {
+    throw new PortusError(ErrorCodes.USAGE, `${name} must be an integer ≥ ${min}, got '${v}'`);
+  }
+  return n;
 }
 
 /** Parse `k=v` strings into a record (USAGE error otherwise). */
@@ -136,7 +155,22 @@ export async function run(spec: string, opts: RunOptions): Promise<void> {
       throw new PortusError(ErrorCodes.USAGE, `--max-programs must be a positive integer`);
     }
   }
-  const log = createLogger(opts.debug ? 'debug' : 'info');
+  const level = parseLogLevel(opts.logLevel, opts.debug ? 'debug' : 'info');
+  if (level === null) {
+    throw new PortusError(
+      ErrorCodes.USAGE,
+      `${opts.logLevel !== undefined ? '--log-level' : 'PORTUS_LOG'} must be one of ${LOG_LEVELS.join(', ')}`,
+    );
+  }
+  const log = level === 'silent' ? silentLogger : createLogger(level);
+  const idle = countOption('--idle-timeout', opts.idleTimeout, 0);
+  const limits = {
+    maxFlows: countOption('--max-flows', opts.maxFlows),
+    maxFlowsPerDatapath: countOption('--max-flows-per-datapath', opts.maxFlowsPerDatapath),
+    idleTimeoutMs: idle === undefined ? undefined : idle * 1000,
+  };
+  for (const k of Object.keys(limits) as (keyof typeof limits)[])
+    if (limits[k] === undefined) delete limits[k];
   let netlinkPeerPort: number | undefined;
   if (opts.netlinkPeerPort !== undefined) {
     netlinkPeerPort = Number(opts.netlinkPeerPort);
@@ -152,7 +186,15 @@ export async function run(spec: string, opts: RunOptions): Promise<void> {
   });
   let agent;
   try {
-    agent = startAgent({ transport, algorithms: [algorithm], debug: opts.debug, log, params, maxPrograms });
+    agent = startAgent({
+      transport,
+      algorithms: [algorithm],
+      debug: opts.debug,
+      log,
+      params,
+      maxPrograms,
+      limits,
+    });
   } catch (e) {
     await transport.close();
     throw e;
@@ -199,12 +241,20 @@ export async function run(spec: string, opts: RunOptions): Promise<void> {
       last = s.reports;
     }, 1000);
   }
+  // counted before untilSignal's handler (registered after this one) closes them
+  let flowsAtStop = 0;
+  for (const sig of STOP_SIGNALS) {
+    process.once(sig, () => {
+      flowsAtStop = agent.stats().flows;
+    });
+  }
   await untilSignal(agent);
   if (timer) clearInterval(timer);
   await dashboard?.close();
   const s = agent.stats();
   process.stdout.write(
-    `portus: stopped after ${s.reports} reports (${s.messagesIn} in, ${s.messagesOut} out)\n`,
+    `portus: stopped after ${s.reports} reports (${s.messagesIn} in, ${s.messagesOut} out); ` +
+      `closed ${flowsAtStop} live flows\n`,
   );
 }
 
@@ -221,6 +271,16 @@ export function register(program: Command): void {
     .option('--socket <path>', 'unix socket path of the agent (default /tmp/ccp/portus)')
     .option('--debug', 'log every message in and out, decoded')
     .option('--quiet', 'no status line every second')
+    .option(
+      '--log-level <level>',
+      `log level: ${LOG_LEVELS.join(', ')} (default: $PORTUS_LOG, else info; repeated lines are rate-limited)`,
+    )
+    .option('--max-flows <n>', 'live flows over all datapaths (default 262144); further CREATEs are refused')
+    .option('--max-flows-per-datapath <n>', 'live flows per datapath (default 65535)')
+    .option(
+      '--idle-timeout <s>',
+      'forget a datapath with no flows that has sent nothing for this long (default 60; 0 = never)',
+    )
     .option(
       '--param <k=v>',
       'algorithm parameter (repeatable)',

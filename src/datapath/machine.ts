@@ -380,6 +380,17 @@ export function createDatapath(cfg: DatapathConfig): Datapath {
     if (lastMsgSent === 0) lastMsgSent = nowFn();
   }
 
+  /** Send READY(id); a failure is only logged, as in libccp. */
+  function sendReady(): number {
+    const ready = Buffer.alloc(12);
+    ready.writeUInt16LE(5, 0);
+    ready.writeUInt16LE(12, 2);
+    ready.writeUInt32LE(dpId >>> 0, 8);
+    const ok = cfg.send(ready);
+    if (ok !== 0 && log) log('warn', `failed to send ready message: ${ok}`);
+    return ok;
+  }
+
   function lookupProgram(pid: number): Program | null {
     if (pid === 0 || pid > maxPrograms) return null;
     const p = table[pid - 1];
@@ -845,7 +856,7 @@ export function createDatapath(cfg: DatapathConfig): Datapath {
     if (type === 2) return install(buf);
     const sid = buf[4]! | (buf[5]! << 8); // libccp looks flows up with a u16 sid
     if (sid === 0 || sid > slotIndex.length || slotIndex[sid - 1] !== sid) {
-      if (log) log('warn', `unknown connection: ${sid}`);
+      if (log) log('trace', `unknown connection: ${sid}`); // libccp_trace, as libccp
       return Libccp.UNKNOWN_CONNECTION;
     }
     const c = slots[sid - 1]!;
@@ -926,12 +937,7 @@ export function createDatapath(cfg: DatapathConfig): Datapath {
       ) {
         return Libccp.MISSING_ARG;
       }
-      const ready = Buffer.alloc(12);
-      ready.writeUInt16LE(5, 0);
-      ready.writeUInt16LE(12, 2);
-      ready.writeUInt32LE(dpId >>> 0, 8);
-      const ok = cfg.send(ready);
-      if (ok !== 0 && log) log('warn', `failed to send ready message: ${ok}`);
+      sendReady();
       table = new Array<Program | null>(maxPrograms).fill(null);
       slots.length = 0;
       for (let i = 0; i < slotIndex.length; i++) slots.push(null);
@@ -956,6 +962,22 @@ export function createDatapath(cfg: DatapathConfig): Datapath {
         if (log && !inFallback) log('warn', `failed to send create message: ${ok}`);
       } else c.sentCreate = true;
       return c;
+    },
+
+    reconnect(): number {
+      if (!initialized) return Libccp.MISSING_ARG;
+      const ok = sendReady();
+      table = new Array<Program | null>(maxPrograms).fill(null);
+      for (const c of slots) {
+        if (c === null || !c.alive) continue;
+        c.programIndex = 0;
+        c.stagedProgramIndex = -1;
+        c.loaded = null;
+        clearPending(c);
+        lastCreateSent[c.sid - 1] = 0;
+        c.sentCreate = sendCreate(c) === 0;
+      }
+      return ok;
     },
 
     freeConnection(sid: number): void {

@@ -125,6 +125,12 @@ export interface Datapath {
   init(): number;
   /** `ccp_connection_start`: claim the lowest free slot and send CREATE; null when full. */
   startConnection(info: FlowInfo): Connection | null;
+  /**
+   * Register again with a new agent (beyond libccp, which has no way back after an agent restart):
+   * send READY, empty the program table, and send a CREATE for every live connection, whose
+   * program is reset until the new agent's CHANGE_PROG arrives. Returns READY's send result.
+   */
+  reconnect(): number;
   /** `ccp_connection_free`: send the close MEASURE and free the slot. */
   freeConnection(sid: number): void;
   /** `ccp_invoke`: run the flow's program once (fill `conn.prims` first). */

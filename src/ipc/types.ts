@@ -28,6 +28,12 @@ export interface Transport {
   onMessage(handler: ReceiveHandler): void;
   /** Install an error handler for asynchronous transport errors (they are logged otherwise). */
   onError?(handler: (err: Error) => void): void;
+  /**
+   * Wait until messages the transport still holds (queued because a receiver was busy) have been
+   * sent, or `timeoutMs` has passed. Resolves to the number still queued, which `close()` would
+   * discard. Transports that never queue need not implement it.
+   */
+  drain?(timeoutMs: number): Promise<number>;
   /** Close the transport and release its resources (removes a unix socket file it created). */
   close(): Promise<void>;
 }

@@ -323,6 +323,22 @@ export async function openUnix(opts: UnixOptions = {}): Promise<Transport> {
       }
       throw sendError(`cannot send to ${dest}: ${describe(err)}`);
     },
+    drain(timeoutMs: number): Promise<number> {
+      const queued = (): number => {
+        let n = 0;
+        for (const q of backlog.values()) n += q.length;
+        return n;
+      };
+      const deadline = Date.now() + timeoutMs;
+      return new Promise((resolve) => {
+        const check = (): void => {
+          const n = closed ? 0 : queued();
+          if (n === 0 || Date.now() >= deadline) resolve(n);
+          else setTimeout(check, 1);
+        };
+        check();
+      });
+    },
     onMessage(h: ReceiveHandler): void {
       handler = h;
     },

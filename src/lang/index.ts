@@ -17,7 +17,7 @@ import { generate } from './codegen.ts';
 import { parseWithNotes } from './parser.ts';
 import type { Scope } from './scope.ts';
 import { publicScope, ScopeTable } from './scope.ts';
-import { located } from './source.ts';
+import { checkSource, located } from './source.ts';
 
 export type {
   BoolLiteral,
@@ -69,16 +69,18 @@ export interface CompileOptions {
  * names or types (that is {@link compile}'s job).
  */
 export function parse(source: string): ProgramAst {
-  return parseWithNotes(source).ast;
+  return parseWithNotes(checkSource(source)).ast;
 }
 
 /**
  * Compile a datapath program. The result's instructions and events are exactly what portus
  * produces for the same text. Throws `CompileError` (with line, column and a caret excerpt via
  * `format()`) for anything portus rejects or crashes on, and for programs libccp would
- * mis-execute (spec §9.4).
+ * mis-execute (spec §9.4), including a source over 1 MiB; a leading UTF-8 byte-order mark is
+ * ignored. Throws `PortusError` (`INVALID_ARG`) if `text` is not a string.
  */
-export function compile(source: string, options?: CompileOptions): Program {
+export function compile(text: string, options?: CompileOptions): Program {
+  const source = checkSource(text);
   const uid = options?.uid ?? 1;
   if (!Number.isInteger(uid) || uid < 1 || uid > 0xffff_ffff) {
     throw new PortusError(ErrorCodes.USAGE, `program uid must be an integer in 1 … 4294967295, got ${uid}`);

@@ -19,6 +19,8 @@ export const Limits = {
   INSTRUCTIONS: 255,
   /** `when` clauses per program (libccp `MAX_EXPRESSIONS`). */
   EVENTS: 256,
+  /** Largest program source in UTF-8 bytes (1 MiB; real programs are a few hundred bytes). */
+  SOURCE_BYTES: 1 << 20,
   /** Largest numeric immediate portus emits, apart from +infinity (2^31 − 1). */
   IMMEDIATE_MAX: 0x7fff_ffff,
 } as const;

@@ -5,8 +5,31 @@
  * them into 1-based line and column only when it reports something.
  * @module
  */
-import { CompileError } from '../errors.ts';
+import { CompileError, ErrorCodes, PortusError } from '../errors.ts';
 import type { SourcePos } from '../errors.ts';
+import { Limits } from './limits.ts';
+
+/**
+ * Check a program source before anything else looks at it: a string (else PortusError
+ * INVALID_ARG), at most {@link Limits.SOURCE_BYTES} UTF-8 bytes (else a CompileError at 1:1 that
+ * does not keep the text), and without a leading UTF-8 byte-order mark (removed, as editors do not
+ * count it in columns). Returns the text to compile.
+ */
+export function checkSource(source: unknown): string {
+  if (typeof source !== 'string') {
+    const what = source === null ? 'null' : Array.isArray(source) ? 'an array' : typeof source;
+    throw new PortusError(ErrorCodes.INVALID_ARG, `a datapath program must be a string, got ${what}`);
+  }
+  const max = Limits.SOURCE_BYTES;
+  if (source.length > max || (source.length > max / 3 && Buffer.byteLength(source) > max)) {
+    throw new CompileError(
+      `program is larger than ${max} bytes (the compiler's input limit; datapath programs are a few hundred bytes)`,
+      '',
+      { line: 1, column: 1, offset: 0 },
+    );
+  }
+  return source.charCodeAt(0) === 0xfeff ? source.slice(1) : source;
+}
 
 /** 1-based line and column of `offset` in `source` (lines end at LF). */
 export function positionOf(source: string, offset: number): SourcePos {

