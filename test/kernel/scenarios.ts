@@ -1,0 +1,253 @@
+/**
+ * The kernel scenarios: each is a bash script run in the VM (with vm/lib.sh's functions) and a
+ * check run on the host over what the script left behind. All run in one boot, in this order.
+ * To add one, append an entry (see test/kernel/README.md).
+ * @module
+ */
+import assert from 'node:assert/strict';
+import {
+  agent,
+  assertAllClosed,
+  assertCwndFollows,
+  assertNoProblems,
+  assertReports,
+  assertThroughput,
+  assertOnCcp,
+  created,
+  dense,
+  flow,
+  kernelReductions,
+  linkCmd,
+  reductions,
+  samples,
+  type Link,
+} from './rig/checks.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ScenarioResult, SsSample } from './rig/results.ts';
+
+function readText(r: ScenarioResult, file: string): string {
+  try {
+    return readFileSync(join(r.dir, file), 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** What an unprivileged process gets when it joins group 22 (docs/kernel.md, "Permissions"). */
+const NOBODY_JOIN = /join-group-22 (ok|errno 1)$/m;
+
+/** One scenario of the kernel suite. */
+export interface Scenario {
+  name: string;
+  /** One line for progress output and the README. */
+  summary: string;
+  /** Bash run inside the VM after `scenario <name>`; see vm/lib.sh for the functions. */
+  script: string;
+  /** Assertions over the results (throw to fail). Returns lines worth printing (figures). */
+  check(r: ScenarioResult): string[];
+  /** Extra Debian kernel modules to load at boot (e.g. sch_fq). */
+  modules?: string[];
+}
+
+/** The bottleneck every window scenario uses: low enough for software emulation to fill. */
+export const LINK: Link = { rateMbit: 5, rttMs: 40, bufferBytes: 25_000, lossPercent: 0 };
+/** The same link with 1% random loss before the queue. */
+export const LOSSY: Link = { ...LINK, lossPercent: 1 };
+/** iperf3 options of the measured flows: 6 s, the first second (slow start) not counted. */
+const IPERF = '-O 1';
+const SECONDS = 5;
+
+const mbit = (bps: number): string => `${(bps / 1e6).toFixed(2)} Mbit/s`;
+
+/** reno/cubic: clean and lossy runs under one agent; `factor` bounds a multiplicative decrease. */
+function windowScenario(alg: string, factor: number): Scenario {
+  return {
+    name: alg,
+    summary: `portus run ${alg}: reports, kernel cwnd follows the agent, ≥ 85% of ${LINK.rateMbit} Mbit/s, window cut on loss`,
+    script: `
+      ${linkCmd(LINK)}
+      agent_start agent ${alg}
+      flow clean ${SECONDS} ${IPERF}
+      ${linkCmd(LOSSY)}
+      flow lossy ${SECONDS} ${IPERF}`,
+    check(r) {
+      const a = agent(r, 'agent');
+      const out: string[] = [];
+      for (const name of ['clean', 'lossy']) {
+        const f = flow(r, name);
+        const c = created(a, f, r);
+        const reports = assertReports(a, c.sid, 20);
+        assertOnCcp(f);
+        const follow = assertCwndFollows(a, c, dense(f));
+        assert.ok(f.drops > 0, `flow '${name}': no drops at the bottleneck, so loss handling went untested`);
+        const cuts = reductions(a, c.sid, factor);
+        assert.ok(cuts >= 1, `flow '${name}': ${f.drops} drops, but the agent never cut the window`);
+        const kcuts = kernelReductions(dense(f), factor);
+        assert.ok(
+          kcuts >= 1,
+          `flow '${name}': the agent cut the window ${cuts}×, the kernel's cwnd never fell`,
+        );
+        let util = '';
+        if (name === 'clean') util = `, ${Math.round(100 * assertThroughput(f, LINK, 0.85))}% of capacity`;
+        out.push(
+          `${name}: ${mbit(f.iperf.receivedBps)}${util}, ${reports} reports, cwnd matched ` +
+            `${follow.matched}/${follow.total} samples, ${f.drops} drops, ${cuts} cuts`,
+        );
+      }
+      assertAllClosed(a);
+      assertNoProblems(a);
+      return out;
+    },
+  };
+}
+
+/** A netlink socket's view of ccp-kernel's channel, run as an unprivileged user (uid 65534). */
+const NETLINK_PROBE = `
+import socket
+s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 2)  # NETLINK_USERSOCK
+try:
+    s.setsockopt(270, 1, 22)  # SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, group 22
+    print("join-group-22 ok")
+except OSError as e:
+    print("join-group-22 errno", e.errno)
+`;
+
+/** The scenarios, run in this order in one boot. */
+export const SCENARIOS: Scenario[] = [
+  {
+    name: 'netlink-permissions',
+    summary: "who may join ccp-kernel's netlink group: root yes, an unprivileged user as documented",
+    script: `
+      /usr/bin/python3 -c '${NETLINK_PROBE}' > "$OUT/$SCENARIO/root.txt" 2>&1
+      setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 -c '${NETLINK_PROBE}' > "$OUT/$SCENARIO/nobody.txt" 2>&1`,
+    check(r) {
+      const root = readText(r, 'root.txt');
+      const nobody = readText(r, 'nobody.txt');
+      assert.match(root, /join-group-22 ok/, 'root joins the group');
+      assert.match(nobody, NOBODY_JOIN, 'an unprivileged user: as docs/kernel.md says');
+      return [`root: ${root.trim()}; uid 65534: ${nobody.trim()}`];
+    },
+  },
+  {
+    name: 'const',
+    summary: 'portus run const with Rate and Cwnd: ss shows exactly that pacing rate and cwnd',
+    script: `
+      ${linkCmd(LINK)}
+      agent_start agent const --param rate=3 --param cwnd_cap=20
+      flow paced ${SECONDS + 1}`,
+    check(r) {
+      const a = agent(r, 'agent');
+      const f = flow(r, 'paced');
+      const c = created(a, f, r);
+      const rate = a.rate.get(c.sid)?.at(-1)?.value;
+      const cwnd = a.cwnd.get(c.sid)?.at(-1)?.value;
+      assert.equal(rate, 375_000, 'agent sent Rate = 3 Mbit/s in bytes/s');
+      assert.equal(cwnd, 30_000, 'agent sent Cwnd = 20 × 1500 bytes');
+      // ss's timestamps are taken before each (slow, under emulation) ss run: a sample may still
+      // show the kernel's initial state (initial window, no pacing limit); every other sample
+      // must show exactly what the agent set.
+      const first = Math.min(a.rate.get(c.sid)![0].t, a.cwnd.get(c.sid)![0].t);
+      const initial = (s: SsSample): boolean =>
+        s.t < first && s.cwnd === Math.floor(c.initCwnd / s.mss) && Number.isNaN(s.pacingRate);
+      const ss = samples(f).filter((s) => !initial(s));
+      const exact = ss.filter((s) => s.cwnd === Math.floor(30_000 / s.mss) && s.pacingRate === 3e6);
+      const bad = ss.filter((s) => !exact.includes(s));
+      assert.ok(exact.length >= 2, `only ${exact.length} ss samples show the agent's cwnd/pacing`);
+      assert.deepEqual(
+        bad.map((s) => `cwnd:${s.cwnd} pacing:${s.pacingRate}`),
+        [],
+        `samples differing from cwnd ${Math.floor(30_000 / c.mss)} / pacing 3 Mbit/s`,
+      );
+      // The dense samples (precise times) show exactly that cwnd from the agent's update on.
+      const want = Math.floor(30_000 / c.mss);
+      const d = dense(f).filter((s) => s.t > first + 0.5);
+      assert.ok(d.length >= 10, `only ${d.length} cwnd samples after the agent set it`);
+      const off = d.filter((s) => s.cwnd !== want).map((s) => s.cwnd);
+      assert.deepEqual(off, [], `kernel cwnd differs from the ${want} packets the agent set`);
+      // Pacing is enforced: the flow runs near 3 Mbit/s on a 5 Mbit/s link, not at link rate.
+      const got = f.iperf.receivedBps;
+      assert.ok(got <= 3e6 * 1.02 && got >= 3e6 * 0.75, `paced flow moved ${mbit(got)}, expected ≈ 3 Mbit/s`);
+      assertAllClosed(a);
+      assertNoProblems(a);
+      return [
+        `paced: ${mbit(got)}; ${exact.length} ss samples exactly cwnd ${want} + pacing 3 Mbit/s, ${d.length} cwnd samples all ${want}`,
+      ];
+    },
+  },
+  windowScenario('reno', 0.75),
+  windowScenario('cubic', 0.85),
+  {
+    name: 'user-algorithm',
+    summary: 'a classic-style .ts algorithm (install + updateField) controls the kernel; onClose runs',
+    script: `
+      ${linkCmd(LINK)}
+      agent_start agent "$REPO/test/kernel/algorithms/user-aimd.ts"
+      flow user ${SECONDS} ${IPERF}`,
+    check(r) {
+      const a = agent(r, 'agent');
+      const f = flow(r, 'user');
+      const c = created(a, f, r);
+      const reports = assertReports(a, c.sid, 20);
+      assertOnCcp(f);
+      const follow = assertCwndFollows(a, c, dense(f));
+      assert.ok(
+        a.lines.some((l) => /-> \S+ INSTALL_EXPR/.test(l)),
+        'the user program was never installed (no INSTALL_EXPR sent)',
+      );
+      assertAllClosed(a);
+      const hooks = a.created.filter((x) => a.lines.includes(`user-aimd: onClose sid=${x.sid}`));
+      assert.equal(hooks.length, a.created.length, 'onClose ran once for every flow');
+      assertNoProblems(a);
+      return [
+        `user: ${mbit(f.iperf.receivedBps)}, ${reports} reports, cwnd matched ${follow.matched}/${follow.total}, ` +
+          `${hooks.length} onClose`,
+      ];
+    },
+  },
+  {
+    name: 'agent-restart',
+    summary:
+      'agent restarted under a running flow: the old flow keeps running uncontrolled, new flows are controlled',
+    script: `
+      ${linkCmd(LINK)}
+      agent_start before reno
+      flow_bg long 600
+      sleep 6
+      agent_stop
+      agent_start after reno
+      flow fresh ${SECONDS} ${IPERF}
+      flow_stop long`,
+    check(r) {
+      const before = agent(r, 'before');
+      const after = agent(r, 'after');
+      const long = r.flows.get('long');
+      assert.ok(long, 'the long flow did not run');
+      const oldSid = before.created.find((x) => x.srcPort === samples(long)[0]?.localPort)?.sid;
+      assert.ok(oldSid !== undefined, 'the first agent never saw the long flow');
+      assertReports(before, oldSid, 5);
+      // The restarted agent knows nothing of the old flow and never controls it...
+      assert.equal(
+        after.cwnd.get(oldSid),
+        undefined,
+        'the new agent sent Cwnd to a flow it never saw created',
+      );
+      // ...which keeps moving data meanwhile.
+      const fresh = flow(r, 'fresh');
+      const during = samples(long).filter((s) => s.t >= fresh.start && s.t <= fresh.end);
+      assert.ok(during.length >= 2, 'no samples of the long flow during the fresh flow');
+      assert.ok(during.at(-1)!.bytesAcked > during[0].bytesAcked, 'the old flow stopped moving data');
+      // A flow created after the restart is controlled by the new agent.
+      const c = created(after, fresh, r);
+      const reports = assertReports(after, c.sid, 10);
+      assertOnCcp(fresh);
+      const follow = assertCwndFollows(after, c, dense(fresh));
+      assertAllClosed(after, [oldSid]);
+      return [
+        `old flow sid ${oldSid}: ${after.unknown.get(oldSid) ?? 0} reports ignored by the new agent` +
+          (r.dmesg.includes('fallback timed out') ? ', kernel logged libccp fallback' : ''),
+        `fresh: ${mbit(fresh.iperf.receivedBps)}, ${reports} reports, cwnd matched ${follow.matched}/${follow.total}`,
+      ];
+    },
+  },
+];
