@@ -18,6 +18,22 @@ const LOG = `portus: running 'reno' on netlink:0 (programs 1=DatapathIntervalRTT
 2026-12-01T02:10:09.226Z DEBUG flow 1 (netlink) closed by the datapath
 `;
 
+test('parseAgentLog: a sid reused by a later flow is a different flow', () => {
+  const a = parseAgentLog(
+    LOG +
+      `2026-12-01T02:10:10.000Z DEBUG <- netlink CREATE sid=1 initCwnd=14480 mss=1448 src=16845066:45541 dst=33687818:20756 alg="reno"
+2026-12-01T02:10:10.100Z DEBUG -> netlink UPDATE_FIELDS sid=1 [(2,4)=99999]
+`,
+  );
+  assert.equal(a.created.length, 2);
+  assert.deepEqual(
+    a.cwnd.get(1)?.map((s) => s.value),
+    [99999],
+  );
+  assert.equal(a.cwnd.get(0)?.length, 4);
+  assert.deepEqual([...a.closed], [0]);
+});
+
 test('parseAgentLog: CREATE ports from network byte order, reports, Cwnd/Rate sent, closes', () => {
   const a = parseAgentLog(LOG);
   assert.equal(portFromWire(45285), 58800);
@@ -25,19 +41,20 @@ test('parseAgentLog: CREATE ports from network byte order, reports, Cwnd/Rate se
     a.created.map((c) => [c.sid, c.mss, c.srcPort, c.dstPort]),
     [[1, 1448, 58800, 5201]],
   );
-  assert.equal(a.reports.get(1), 1);
+  assert.equal(a.reports.get(0), 1);
+  assert.equal(a.sentToSid.get(1), 4);
   assert.deepEqual(
-    a.cwnd.get(1)?.map((s) => s.value),
+    a.cwnd.get(0)?.map((s) => s.value),
     [14480, 28960, 57920, 28960],
   );
   assert.deepEqual(
-    a.rate.get(1)?.map((s) => s.value),
+    a.rate.get(0)?.map((s) => s.value),
     [375000],
   );
-  assert.deepEqual([...a.closed], [1]);
+  assert.deepEqual([...a.closed], [0]);
   assert.equal(a.unknown.get(7), 1);
   assert.equal(a.problems.length, 1);
-  assert.equal(reductions(a, 1, 0.75), 1);
+  assert.equal(reductions(a, a.created[0], 0.75), 1);
 });
 
 const SS = `@ 1796091004.1
@@ -93,12 +110,18 @@ test('assertCwndFollows: passes when ss tracks the agent, fails when it does not
   const r = assertCwndFollows(log, c, good, { minSamples: 5, minDistinct: 2 });
   assert.equal(r.matched, r.total);
   const bad = good.map((s) => ({ ...s, cwnd: 33 }));
+  // Values the agent sent, but in the wrong order (its first 10 packets after its 40): 1 match.
+  const reordered = [mk(1.7, 40), mk(1.8, 10), mk(1.9, 10), mk(2.0, 10), mk(2.1, 10), mk(2.2, 10)];
+  assert.throws(() => assertCwndFollows(log, c, reordered, { minSamples: 5, minDistinct: 1 }), /in 1\/6/);
+  // The kernel holding an older value through a stall still matches (updates apply on ACKs).
+  const stalled = [mk(0.6, 20), mk(1.0, 20), mk(1.4, 20), mk(2.0, 40), mk(2.5, 20)];
+  assert.equal(assertCwndFollows(log, c, stalled, { minSamples: 5, minDistinct: 2 }).matched, 5);
   assert.throws(
     () => assertCwndFollows(log, c, bad, { minSamples: 5, minDistinct: 2 }),
     /matched the agent's in 0\//,
   );
   assert.throws(() => assertCwndFollows(log, c, good.slice(0, 2)), /only 2 cwnd samples/);
-  assert.throws(() => assertCwndFollows(log, { ...c, sid: 9 }, good), /sent no Cwnd/);
+  assert.throws(() => assertCwndFollows(log, { ...c, id: 9 }, good), /sent no Cwnd/);
   // Dense samples carry no mss: the CREATE's is used.
   const noMss = good.map((s) => ({ ...s, mss: NaN }));
   assert.equal(assertCwndFollows(log, c, noMss, { minSamples: 5, minDistinct: 2 }).matched, good.length);

@@ -18,6 +18,7 @@ import {
   flow,
   kernelReductions,
   linkCmd,
+  payloadCapacityBps,
   reductions,
   samples,
   type Link,
@@ -33,9 +34,6 @@ function readText(r: ScenarioResult, file: string): string {
     return '';
   }
 }
-
-/** What an unprivileged process gets when it joins group 22 (docs/kernel.md, "Permissions"). */
-const NOBODY_JOIN = /join-group-22 (ok|errno 1)$/m;
 
 /** One scenario of the kernel suite. */
 export interface Scenario {
@@ -67,6 +65,9 @@ function windowScenario(alg: string, factor: number): Scenario {
     summary: `portus run ${alg}: reports, kernel cwnd follows the agent, ≥ 85% of ${LINK.rateMbit} Mbit/s, window cut on loss`,
     script: `
       ${linkCmd(LINK)}
+      sysctl -qw net.ipv4.tcp_congestion_control=${alg}
+      flow native ${SECONDS} ${IPERF}
+      sysctl -qw net.ipv4.tcp_congestion_control=ccp
       agent_start agent ${alg}
       flow clean ${SECONDS} ${IPERF}
       ${linkCmd(LOSSY)}
@@ -77,11 +78,11 @@ function windowScenario(alg: string, factor: number): Scenario {
       for (const name of ['clean', 'lossy']) {
         const f = flow(r, name);
         const c = created(a, f, r);
-        const reports = assertReports(a, c.sid, 20);
+        const reports = assertReports(a, c, 20);
         assertOnCcp(f);
         const follow = assertCwndFollows(a, c, dense(f));
         assert.ok(f.drops > 0, `flow '${name}': no drops at the bottleneck, so loss handling went untested`);
-        const cuts = reductions(a, c.sid, factor);
+        const cuts = reductions(a, c, factor);
         assert.ok(cuts >= 1, `flow '${name}': ${f.drops} drops, but the agent never cut the window`);
         const kcuts = kernelReductions(dense(f), factor);
         assert.ok(
@@ -89,7 +90,24 @@ function windowScenario(alg: string, factor: number): Scenario {
           `flow '${name}': the agent cut the window ${cuts}×, the kernel's cwnd never fell`,
         );
         let util = '';
-        if (name === 'clean') util = `, ${Math.round(100 * assertThroughput(f, LINK, 0.85))}% of capacity`;
+        if (name === 'clean') {
+          const native = flow(r, 'native');
+          const nativeUtil = native.iperf.receivedBps / payloadCapacityBps(LINK);
+          if (nativeUtil >= 0.85) {
+            util = `, ${Math.round(100 * assertThroughput(f, LINK, 0.85))}% of capacity`;
+          } else {
+            // The emulated VM could not fill the link even with Linux's own ${alg} just before:
+            // the host is overloaded. Judge against what the kernel itself managed instead.
+            const got = f.iperf.receivedBps;
+            assert.ok(
+              got >= 0.6 * native.iperf.receivedBps,
+              `flow 'clean': ${mbit(got)}, less than 60% of Linux's own ${alg} (${mbit(native.iperf.receivedBps)}) on the same link`,
+            );
+            util =
+              `, ${Math.round((100 * got) / payloadCapacityBps(LINK))}% of capacity (VM overloaded: Linux's own ${alg} ` +
+              `reached only ${Math.round(100 * nativeUtil)}%, so judged against it)`;
+          }
+        }
         out.push(
           `${name}: ${mbit(f.iperf.receivedBps)}${util}, ${reports} reports, cwnd matched ` +
             `${follow.matched}/${follow.total} samples, ${f.drops} drops, ${cuts} cuts`,
@@ -102,31 +120,51 @@ function windowScenario(alg: string, factor: number): Scenario {
   };
 }
 
-/** A netlink socket's view of ccp-kernel's channel, run as an unprivileged user (uid 65534). */
+/**
+ * An unprivileged user's (uid 65534) view of ccp-kernel's netlink channel: can it join group 22
+ * (receive CREATEs and reports), and can it send a message to the kernel (an UPDATE_FIELDS for a
+ * sid no flow has, which ccp-kernel answers with "message read failed: -71" in dmesg)?
+ */
 const NETLINK_PROBE = `
-import socket
+import socket, struct
 s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 2)  # NETLINK_USERSOCK
 try:
     s.setsockopt(270, 1, 22)  # SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, group 22
     print("join-group-22 ok")
 except OSError as e:
     print("join-group-22 errno", e.errno)
+msg = struct.pack("<HHII", 3, 12, 40000, 0)  # UPDATE_FIELDS, sid 40000, no updates
+try:
+    s.sendto(struct.pack("=IHHII", 16 + len(msg), 0, 0, 0, 0) + msg, (0, 0))
+    print("send-to-kernel ok")
+except OSError as e:
+    print("send-to-kernel errno", e.errno)
 `;
 
 /** The scenarios, run in this order in one boot. */
 export const SCENARIOS: Scenario[] = [
   {
     name: 'netlink-permissions',
-    summary: "who may join ccp-kernel's netlink group: root yes, an unprivileged user as documented",
+    summary:
+      "who may use ccp-kernel's netlink channel: root joins its group; an unprivileged user cannot, but can send",
     script: `
       /usr/bin/python3 -c '${NETLINK_PROBE}' > "$OUT/$SCENARIO/root.txt" 2>&1
-      setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 -c '${NETLINK_PROBE}' > "$OUT/$SCENARIO/nobody.txt" 2>&1`,
+      dmesg > "$OUT/$SCENARIO/dmesg-before"
+      setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 -c '${NETLINK_PROBE}' > "$OUT/$SCENARIO/nobody.txt" 2>&1
+      sleep 0.5`,
     check(r) {
       const root = readText(r, 'root.txt');
       const nobody = readText(r, 'nobody.txt');
       assert.match(root, /join-group-22 ok/, 'root joins the group');
-      assert.match(nobody, NOBODY_JOIN, 'an unprivileged user: as docs/kernel.md says');
-      return [`root: ${root.trim()}; uid 65534: ${nobody.trim()}`];
+      assert.match(nobody, /join-group-22 errno 1$/m, 'an unprivileged user cannot join (EPERM)');
+      assert.match(nobody, /send-to-kernel ok/, 'an unprivileged user can send to the kernel');
+      const fresh = r.dmesg.slice(readText(r, 'dmesg-before').length);
+      assert.match(
+        fresh,
+        /\[nl\] message read failed: -71/,
+        "ccp-kernel parsed the unprivileged user's message",
+      );
+      return [`uid 65534: ${nobody.trim().split('\n').join(', ')}; ccp-kernel parsed its message`];
     },
   },
   {
@@ -134,40 +172,43 @@ export const SCENARIOS: Scenario[] = [
     summary: 'portus run const with Rate and Cwnd: ss shows exactly that pacing rate and cwnd',
     script: `
       ${linkCmd(LINK)}
-      agent_start agent const --param rate=3 --param cwnd_cap=20
+      agent_start agent const --param rate=3 --param cwnd_cap=40
       flow paced ${SECONDS + 1}`,
     check(r) {
       const a = agent(r, 'agent');
       const f = flow(r, 'paced');
       const c = created(a, f, r);
-      const rate = a.rate.get(c.sid)?.at(-1)?.value;
-      const cwnd = a.cwnd.get(c.sid)?.at(-1)?.value;
+      const rate = a.rate.get(c.id)?.at(-1)?.value;
+      const cwnd = a.cwnd.get(c.id)?.at(-1)?.value;
       assert.equal(rate, 375_000, 'agent sent Rate = 3 Mbit/s in bytes/s');
-      assert.equal(cwnd, 30_000, 'agent sent Cwnd = 20 × 1500 bytes');
+      assert.equal(cwnd, 60_000, 'agent sent Cwnd = 40 × 1500 bytes');
       // ss's timestamps are taken before each (slow, under emulation) ss run: a sample may still
       // show the kernel's initial state (initial window, no pacing limit); every other sample
       // must show exactly what the agent set.
-      const first = Math.min(a.rate.get(c.sid)![0].t, a.cwnd.get(c.sid)![0].t);
+      const first = Math.min(a.rate.get(c.id)![0].t, a.cwnd.get(c.id)![0].t);
       const initial = (s: SsSample): boolean =>
         s.t < first && s.cwnd === Math.floor(c.initCwnd / s.mss) && Number.isNaN(s.pacingRate);
       const ss = samples(f).filter((s) => !initial(s));
-      const exact = ss.filter((s) => s.cwnd === Math.floor(30_000 / s.mss) && s.pacingRate === 3e6);
+      const exact = ss.filter((s) => s.cwnd === Math.floor(60_000 / s.mss) && s.pacingRate === 3e6);
       const bad = ss.filter((s) => !exact.includes(s));
       assert.ok(exact.length >= 2, `only ${exact.length} ss samples show the agent's cwnd/pacing`);
       assert.deepEqual(
         bad.map((s) => `cwnd:${s.cwnd} pacing:${s.pacingRate}`),
         [],
-        `samples differing from cwnd ${Math.floor(30_000 / c.mss)} / pacing 3 Mbit/s`,
+        `samples differing from cwnd ${Math.floor(60_000 / c.mss)} / pacing 3 Mbit/s`,
       );
       // The dense samples (precise times) show exactly that cwnd from the agent's update on.
-      const want = Math.floor(30_000 / c.mss);
+      const want = Math.floor(60_000 / c.mss);
       const d = dense(f).filter((s) => s.t > first + 0.5);
       assert.ok(d.length >= 10, `only ${d.length} cwnd samples after the agent set it`);
       const off = d.filter((s) => s.cwnd !== want).map((s) => s.cwnd);
       assert.deepEqual(off, [], `kernel cwnd differs from the ${want} packets the agent set`);
-      // Pacing is enforced: the flow runs near 3 Mbit/s on a 5 Mbit/s link, not at link rate.
+      // Pacing is enforced: the window (41 packets, ~12 Mbit/s at 40 ms) does not limit the flow,
+      // the 5 Mbit/s link would allow more, yet goodput stays under the 3 Mbit/s pacing rate. (No
+      // tight lower bound: an emulated VM on a loaded host may not keep up.)
       const got = f.iperf.receivedBps;
-      assert.ok(got <= 3e6 * 1.02 && got >= 3e6 * 0.75, `paced flow moved ${mbit(got)}, expected ≈ 3 Mbit/s`);
+      assert.ok(got <= 3e6 * 1.02, `paced flow moved ${mbit(got)}, more than the 3 Mbit/s pacing rate`);
+      assert.ok(got >= 1e6, `paced flow moved only ${mbit(got)}`);
       assertAllClosed(a);
       assertNoProblems(a);
       return [
@@ -188,7 +229,7 @@ export const SCENARIOS: Scenario[] = [
       const a = agent(r, 'agent');
       const f = flow(r, 'user');
       const c = created(a, f, r);
-      const reports = assertReports(a, c.sid, 20);
+      const reports = assertReports(a, c, 20);
       assertOnCcp(f);
       const follow = assertCwndFollows(a, c, dense(f));
       assert.ok(
@@ -223,29 +264,30 @@ export const SCENARIOS: Scenario[] = [
       const after = agent(r, 'after');
       const long = r.flows.get('long');
       assert.ok(long, 'the long flow did not run');
-      const oldSid = before.created.find((x) => x.srcPort === samples(long)[0]?.localPort)?.sid;
-      assert.ok(oldSid !== undefined, 'the first agent never saw the long flow');
-      assertReports(before, oldSid, 5);
-      // The restarted agent knows nothing of the old flow and never controls it...
-      assert.equal(
-        after.cwnd.get(oldSid),
-        undefined,
-        'the new agent sent Cwnd to a flow it never saw created',
-      );
-      // ...which keeps moving data meanwhile.
+      const port = long.iperf.localPort || samples(long)[0]?.localPort;
+      const old = before.created.find((x) => x.srcPort === port);
+      assert.ok(old, `the first agent never saw the long flow (port ${port})`);
+      assertReports(before, old, 5);
+      // The restarted agent is never told about the old flow and never sends to its sid...
+      assert.ok(!after.created.some((x) => x.srcPort === port), 'the old flow was announced again');
+      assert.equal(after.sentToSid.get(old.sid) ?? 0, 0, "the new agent sent to the old flow's sid");
+      // ...while the old flow keeps moving data (on its last window, or 1 packet after an RTO).
       const fresh = flow(r, 'fresh');
-      const during = samples(long).filter((s) => s.t >= fresh.start && s.t <= fresh.end);
-      assert.ok(during.length >= 2, 'no samples of the long flow during the fresh flow');
+      const during = r.flows
+        .get('long')!
+        .ss.filter((s) => s.localPort === port && s.t >= fresh.start && s.t <= fresh.end);
+      assert.ok(during.length >= 2, 'fewer than 2 samples of the old flow during the fresh flow');
       assert.ok(during.at(-1)!.bytesAcked > during[0].bytesAcked, 'the old flow stopped moving data');
       // A flow created after the restart is controlled by the new agent.
       const c = created(after, fresh, r);
-      const reports = assertReports(after, c.sid, 10);
+      const reports = assertReports(after, c, 10);
       assertOnCcp(fresh);
       const follow = assertCwndFollows(after, c, dense(fresh));
-      assertAllClosed(after, [oldSid]);
+      assertAllClosed(after);
       return [
-        `old flow sid ${oldSid}: ${after.unknown.get(oldSid) ?? 0} reports ignored by the new agent` +
-          (r.dmesg.includes('fallback timed out') ? ', kernel logged libccp fallback' : ''),
+        `old flow (sid ${old.sid}): ${after.unknown.get(old.sid) ?? 0} reports ignored by the new agent, ` +
+          `its cwnd meanwhile ${[...new Set(during.map((s) => s.cwnd))].join(',')}` +
+          (r.dmesg.includes('fallback timed out') ? '; kernel logged libccp fallback' : ''),
         `fresh: ${mbit(fresh.iperf.receivedBps)}, ${reports} reports, cwnd matched ${follow.matched}/${follow.total}`,
       ];
     },

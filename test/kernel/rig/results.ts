@@ -9,6 +9,8 @@ import { join } from 'node:path';
 
 /** One CREATE as the agent logged it. */
 export interface Created {
+  /** Index in `AgentLog.created`: a flow's key (the kernel reuses sids once flows close). */
+  id: number;
   t: number;
   sid: number;
   mss: number;
@@ -25,15 +27,17 @@ export interface Sent {
   value: number;
 }
 
-/** What one agent run did, per flow. */
+/** What one agent run did, per flow (keyed by `Created.id`). */
 export interface AgentLog {
   created: Created[];
-  /** MEASURE messages with fields, per sid. */
+  /** MEASURE messages with fields, per flow. */
   reports: Map<number, number>;
-  /** Cwnd values sent (UPDATE_FIELDS or CHANGE_PROG), in order, per sid. */
+  /** Cwnd values sent (UPDATE_FIELDS or CHANGE_PROG), in order, per flow. */
   cwnd: Map<number, Sent[]>;
   rate: Map<number, Sent[]>;
-  /** Sids the datapath closed (zero-field MEASURE). */
+  /** Every Cwnd/Rate message per sid, whichever flow held it (or none). */
+  sentToSid: Map<number, number>;
+  /** Flows the datapath closed (zero-field MEASURE). */
   closed: Set<number>;
   /** Sids of MEASUREs the agent ignored as unknown flows. */
   unknown: Map<number, number>;
@@ -65,11 +69,13 @@ export function parseAgentLog(text: string): AgentLog {
     reports: new Map(),
     cwnd: new Map(),
     rate: new Map(),
+    sentToSid: new Map(),
     closed: new Set(),
     unknown: new Map(),
     problems: [],
     lines: text.split('\n'),
   };
+  const live = new Map<number, number>(); // sid -> id of the flow holding it
   for (const line of out.lines) {
     const m = /^(\d{4}-\d\d-\d\dT[\d:.]+Z) (\w+)\s+(.*)$/.exec(line);
     if (!m) continue;
@@ -78,7 +84,9 @@ export function parseAgentLog(text: string): AgentLog {
     if (level === 'WARN' || level === 'ERROR') out.problems.push(line);
     let x: RegExpExecArray | null;
     if ((x = /<- \S+ CREATE sid=(\d+) initCwnd=(\d+) mss=(\d+) src=\d+:(\d+) dst=\d+:(\d+)/.exec(msg))) {
+      live.set(Number(x[1]), out.created.length);
       out.created.push({
+        id: out.created.length,
         t,
         sid: Number(x[1]),
         initCwnd: Number(x[2]),
@@ -87,16 +95,21 @@ export function parseAgentLog(text: string): AgentLog {
         dstPort: portFromWire(Number(x[5])),
       });
     } else if ((x = /<- \S+ MEASURE sid=(\d+) uid=\d+ nf=(\d+)/.exec(msg))) {
-      const sid = Number(x[1]);
-      if (Number(x[2]) > 0) out.reports.set(sid, (out.reports.get(sid) ?? 0) + 1);
+      const id = live.get(Number(x[1]));
+      if (Number(x[2]) > 0 && id !== undefined) out.reports.set(id, (out.reports.get(id) ?? 0) + 1);
     } else if ((x = /-> \S+ (?:UPDATE_FIELDS|CHANGE_PROG) sid=(\d+) .*\[(.*)\]/.exec(msg))) {
       const sid = Number(x[1]);
+      const id = live.get(sid);
+      out.sentToSid.set(sid, (out.sentToSid.get(sid) ?? 0) + 1);
       for (const u of x[2].matchAll(/\((\d+,\d+)\)=(\d+)/g)) {
-        if (u[1] === CWND_REG) push(out.cwnd, sid, { t, sid, value: Number(u[2]) });
-        if (u[1] === RATE_REG) push(out.rate, sid, { t, sid, value: Number(u[2]) });
+        if (id === undefined) continue;
+        if (u[1] === CWND_REG) push(out.cwnd, id, { t, sid, value: Number(u[2]) });
+        if (u[1] === RATE_REG) push(out.rate, id, { t, sid, value: Number(u[2]) });
       }
-    } else if ((x = /flow (\d+) \(\S+\) closed by the datapath/.exec(msg))) {
-      out.closed.add(Number(x[1]));
+    } else if ((x = /flow (\d+) \(\S+\) closed by the (datapath|agent)/.exec(msg))) {
+      const id = live.get(Number(x[1]));
+      live.delete(Number(x[1]));
+      if (id !== undefined && x[2] === 'datapath') out.closed.add(id);
     } else if ((x = /ignoring MEASURE for unknown flow (\d+)/.exec(msg))) {
       const sid = Number(x[1]);
       out.unknown.set(sid, (out.unknown.get(sid) ?? 0) + 1);
