@@ -257,6 +257,9 @@ export const SCENARIOS: Scenario[] = [
       sleep 6
       agent_stop
       agent_start after reno
+      # The first connection brings libccp out of its fallback mode (docs/kernel.md, section 2).
+      flow wake 1
+      sleep 1
       flow fresh ${SECONDS} ${IPERF}
       flow_stop long`,
     check(r) {

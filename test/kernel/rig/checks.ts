@@ -86,7 +86,7 @@ export function assertCwndFollows(
   ss: SsSample[],
   opts: { minFrac?: number; minDistinct?: number; slackS?: number; minSamples?: number } = {},
 ): { matched: number; total: number; distinct: number } {
-  const { minFrac = 0.7, minDistinct = 3, slackS = 0.5, minSamples = 10 } = opts;
+  const { minFrac = 0.7, minDistinct = 3, slackS = 0.5, minSamples = 6 } = opts;
   const sid = c.sid;
   const sent = a.cwnd.get(c.id) ?? [];
   assert.ok(sent.length > 0, `flow ${sid}: the agent sent no Cwnd`);
