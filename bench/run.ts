@@ -17,6 +17,8 @@ const BENCHES = [
   'bench/ipc/dispatch.ts',
   'bench/ipc/run.ts',
   'bench/sim/run.ts',
+  'bench/cli/startup.ts',
+  'bench/zoo/run.ts',
 ];
 /** Run only when a filter word names them: they boot a VM (bench/kernel, minutes). */
 const OPT_IN = ['bench/kernel/three-way.ts'];
