@@ -16,6 +16,7 @@ const BENCHES = [
   'bench/ipc/dispatch.ts',
   'bench/ipc/run.ts',
   'bench/sim/run.ts',
+  'bench/bpf/run.ts',
 ];
 
 const filter = process.argv.slice(2);
