@@ -23,6 +23,8 @@ export const RCV_IP = '10.77.2.2';
 export function unavailable(): string | null {
   if (process.platform !== 'linux') return 'not Linux';
   if (process.getuid?.() !== 0) return 'not root (BPF struct_ops and network namespaces need root)';
+  const build = cannotBuild();
+  if (build !== null) return build;
   if (!existsSync('/sys/kernel/btf/vmlinux')) return 'the kernel has no BTF (/sys/kernel/btf/vmlinux)';
   for (const tool of ['ip', 'tc', 'ss', 'iperf3', 'sysctl']) {
     if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return `${tool} not installed`;
@@ -34,6 +36,17 @@ function run(cmd: string, args: string[], check = true): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
   if (check && r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr || r.stdout}`);
   return r.stdout;
+}
+
+/** Why the BPF datapath cannot be built here (clang, bpftool, libbpf-dev, kernel BTF), or null. */
+export function cannotBuild(): string | null {
+  if (process.platform !== 'linux') return 'not Linux';
+  for (const tool of ['clang', 'bpftool', 'llvm-strip', 'cc']) {
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return `${tool} not installed`;
+  }
+  if (!existsSync('/usr/include/bpf/bpf_helpers.h')) return 'libbpf-dev not installed';
+  if (!existsSync('/sys/kernel/btf/vmlinux')) return 'no kernel BTF';
+  return null;
 }
 
 /** Build prebuilds/linux-x64 when missing or older than native/bpf. */
