@@ -182,7 +182,7 @@ static int on_record(void *ctx, void *data, size_t size)
 	(void)ctx;
 	if (size < 8)
 		return 0;
-	len = (size_t)(b[2] | (b[3] << 8)); /* MEASUREs are reserved at full size: relay Len bytes */
+	len = (size_t)(b[2] | (b[3] << 8)); /* relay the header's Len bytes */
 	if (len > size || len < 8)
 		return 0;
 	frame('M', b, len);

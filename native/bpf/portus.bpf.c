@@ -68,6 +68,14 @@ struct {
 	__type(value, struct pm_global);
 } gstate SEC(".maps");
 
+/* Per-CPU scratch where a MEASURE is assembled before it is copied into the ring at its size. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u8[16 + 8 * PM_MAX_REPORT]);
+} scratch SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, RING_BYTES);
@@ -173,31 +181,34 @@ static __always_inline void put_hdr(__u8 *b, __u16 type, __u16 len, __u32 sid)
 	*(__u32 *)(b + 4) = sid;
 }
 
-/* MEASURE: records are reserved at full size; the loader relays the header's Len bytes. */
+/* MEASURE: assembled in the per-CPU scratch, then copied into the ring at its wire size. */
 static __always_inline int dp_report(struct pm_env *env, struct pm_flow *f, __u32 uid, __u32 n)
 {
 	struct pm_global *g = global();
+	__u32 k = 0, len;
 	__u8 *b;
 	if (!g)
 		return -1;
-	if (g->agent_gone) {
-		__sync_fetch_and_add(&g->send_failures, 1);
-		return -1;
-	}
-	b = bpf_ringbuf_reserve(&ring, 16 + 8 * PM_MAX_REPORT, 0);
-	if (!b) {
+	b = bpf_map_lookup_elem(&scratch, &k);
+	if (!b || g->agent_gone) {
 		__sync_fetch_and_add(&g->send_failures, 1);
 		return -1;
 	}
 	if (n > PM_MAX_REPORT)
 		n = PM_MAX_REPORT;
-	put_hdr(b, 1, 16 + 8 * n, env->sid);
+	len = 16 + 8 * n;
+	put_hdr(b, 1, len, env->sid);
 	*(__u32 *)(b + 8) = uid;
 	*(__u32 *)(b + 12) = n;
 #pragma unroll
 	for (int i = 0; i < PM_MAX_REPORT; i++)
 		*(__u64 *)(b + 16 + 8 * i) = f->x[i];
-	bpf_ringbuf_submit(b, 0);
+	if (len > 16 + 8 * PM_MAX_REPORT)
+		return -1;
+	if (bpf_ringbuf_output(&ring, b, len, 0) != 0) {
+		__sync_fetch_and_add(&g->send_failures, 1);
+		return -1;
+	}
 	__sync_fetch_and_add(&g->reports, 1);
 	return 0;
 }
