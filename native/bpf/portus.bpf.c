@@ -106,6 +106,16 @@ static __always_inline struct pm_global *global(void)
 	return bpf_map_lookup_elem(&gstate, &k);
 }
 
+/* The flow state of a socket that holds a connection slot, or NULL. */
+static __always_inline struct pm_flow *flow_of(const struct ca *ca)
+{
+	__u32 k;
+	if (ca->sid == 0 || ca->sid > PM_MAX_FLOWS)
+		return NULL;
+	k = ca->sid - 1;
+	return bpf_map_lookup_elem(&flows, &k);
+}
+
 static __always_inline __u64 now_us(void)
 {
 	return bpf_ktime_get_ns() / 1000;
@@ -344,20 +354,17 @@ static __always_inline void on_ack(struct sock *sk, const struct rate_sample *rs
 	struct pm_flow *f;
 	struct pm_env env;
 	struct pm_run r;
-	__u32 k, sacked, mss = tp->mss_cache;
+	__u32 sacked, mss = tp->mss_cache;
 	__u64 now;
 	int ret;
 
 	if (!g)
 		return;
-	if (ca->sid == 0 || ca->sid > PM_MAX_FLOWS) {
-		fallback_window(sk, rs);
+	f = flow_of(ca);
+	if (!f) {
+		fallback_window(sk, rs); /* no connection slot */
 		return;
 	}
-	k = ca->sid - 1;
-	f = bpf_map_lookup_elem(&flows, &k);
-	if (!f)
-		return;
 	now = now_us();
 	if (rs->delivered <= 0 || rs->interval_us <= 0 || rs->rtt_us <= 0) {
 		/* no valid rate sample: ccp-kernel does not invoke */
@@ -428,7 +435,6 @@ void BPF_PROG(portus_set_state, struct sock *sk, __u8 new_state)
 	struct pm_flow *f;
 	struct pm_env env;
 	struct pm_run r;
-	__u32 k;
 	__u64 now;
 
 	ca->ca_state = new_state;
@@ -439,11 +445,8 @@ void BPF_PROG(portus_set_state, struct sock *sk, __u8 new_state)
 	/* ccp-kernel: entering TCP_CA_Loss invokes the program with was_timeout set */
 	ca->was_timeout = 1;
 	g = global();
-	if (!g || ca->sid == 0 || ca->sid > PM_MAX_FLOWS)
-		return;
-	k = ca->sid - 1;
-	f = bpf_map_lookup_elem(&flows, &k);
-	if (!f)
+	f = flow_of(ca);
+	if (!g || !f)
 		return;
 	now = now_us();
 	f->x[PM_PRIM + PM_P_WAS_TIMEOUT] = 1;
@@ -460,13 +463,10 @@ void BPF_PROG(portus_in_ack_event, struct sock *sk, __u32 flags)
 	struct tcp_sock *tp = (struct tcp_sock *)sk;
 	struct ca *ca = ca_of(sk);
 	struct pm_flow *f;
-	__u32 k, acked = tp->snd_una - ca->last_snd_una;
+	__u32 acked = tp->snd_una - ca->last_snd_una;
 	ca->last_snd_una = tp->snd_una;
-	if (!acked || ca->sid == 0 || ca->sid > PM_MAX_FLOWS)
-		return;
-	k = ca->sid - 1;
-	f = bpf_map_lookup_elem(&flows, &k);
-	if (!f)
+	f = flow_of(ca);
+	if (!acked || !f)
 		return;
 	if (flags & CA_ACK_ECE) {
 		f->x[PM_PRIM + PM_P_ECN_BYTES] = acked;

@@ -66,6 +66,25 @@ export function runNative(bin: string, script: string): string[] {
   return r.stdout.split('\n').filter((l) => l !== '');
 }
 
+/** The numeric primitives in libccp's struct order, as the script's `ack` line lists them. */
+const PRIM_FIELDS = [
+  'bytesAcked',
+  'packetsAcked',
+  'bytesMisordered',
+  'packetsMisordered',
+  'ecnBytes',
+  'ecnPackets',
+  'lostPktsSample',
+  'bytesInFlight',
+  'packetsInFlight',
+  'sndCwnd',
+  'bytesPending',
+  'rttSampleUs',
+  'rateOutgoing',
+  'rateIncoming',
+  'sndRate',
+] as const;
+
 /** Run a script through the TypeScript datapath machine, printing what the drivers print. */
 export function runTs(script: string): string[] {
   const out: string[] = [];
@@ -122,39 +141,7 @@ export function runTs(script: string): string[] {
         if (!c) break;
         const a = w.slice(2).map(Number);
         const p = c.prims;
-        [
-          p.bytesAcked,
-          p.packetsAcked,
-          p.bytesMisordered,
-          p.packetsMisordered,
-          p.ecnBytes,
-          p.ecnPackets,
-          p.lostPktsSample,
-          p.bytesInFlight,
-          p.packetsInFlight,
-          p.sndCwnd,
-          p.bytesPending,
-          p.rttSampleUs,
-          p.rateOutgoing,
-          p.rateIncoming,
-          p.sndRate,
-        ] = a as [
-          number,
-          number,
-          number,
-          number,
-          number,
-          number,
-          number,
-          number,
-          number,
-          number,
-          number,
-          number,
-          number,
-          number,
-          number,
-        ];
+        PRIM_FIELDS.forEach((k, i) => (p[k] = a[i]!));
         p.wasTimeout = a[15] !== 0;
         out.push(`invoke ${c.sid} ${dp!.invoke(c)}`);
         break;
