@@ -30,11 +30,18 @@ bpf_cc -c "$src/portus.bpf.c" -o "$tmp/portus.bpf.o"
 bpf_cc -DPORTUS_CONG_CONTROL_OLD -c "$src/portus.bpf.c" -o "$tmp/portus-pre610.bpf.o"
 for o in portus portus-pre610; do
   # keep BTF (CO-RE needs it), drop DWARF
-  llvm-strip -g "$tmp/$o.bpf.o" -o "$out/$o.bpf.o"
+  llvm-strip -g "$tmp/$o.bpf.o" -o "$tmp/out-$o.bpf.o"
 done
 
-cc -O2 -Wall -Wextra -Werror -I"$src" -o "$out/portus-bpf-loader" \
+cc -O2 -Wall -Wextra -Werror -I"$src" -o "$tmp/out-portus-bpf-loader" \
   "$src/loader.c" "$src/program.c" \
   -Wl,-Bstatic -lbpf -lelf -lz -Wl,-Bdynamic
-strip "$out/portus-bpf-loader"
+strip "$tmp/out-portus-bpf-loader"
+
+# Move into place file by file (rename is atomic, so a concurrent build or a running loader never
+# sees a half-written file); the loader goes last: tests rebuild when it is older than the sources.
+for f in portus.bpf.o portus-pre610.bpf.o portus-bpf-loader; do
+  cp "$tmp/out-$f" "$out/.$f.tmp.$$"
+  mv -f "$out/.$f.tmp.$$" "$out/$f"
+done
 ls -l "$out"
