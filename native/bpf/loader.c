@@ -203,12 +203,12 @@ static void stats(struct bpf_object *obj)
 	}
 	snprintf(js, sizeof(js),
 		 "{\"invocations\":%llu,\"reports\":%llu,\"creates\":%llu,\"closes\":%llu,"
-		 "\"sendFailures\":%llu,\"fallbackAcks\":%llu,\"errors\":%llu,\"noSlot\":%llu,"
-		 "\"inFallback\":%u,\"runTimeNs\":%llu,\"runCount\":%llu}",
+		 "\"sendFailures\":%llu,\"fallbackAcks\":%llu,\"errors\":%llu,\"noSlot\":%llu,\"noProgram\":%llu,"
+		 "\"inFallback\":%u,\"lastError\":%d,\"runTimeNs\":%llu,\"runCount\":%llu}",
 		 (unsigned long long)g->invocations, (unsigned long long)g->reports,
 		 (unsigned long long)g->creates, (unsigned long long)g->closes,
 		 (unsigned long long)g->send_failures, (unsigned long long)g->fallback_acks,
-		 (unsigned long long)g->errors, (unsigned long long)g->no_slot, g->in_fallback, run_ns, run_cnt);
+		 (unsigned long long)g->errors, (unsigned long long)g->no_slot, (unsigned long long)g->no_program, g->in_fallback, g->last_error, run_ns, run_cnt);
 	frame('S', js, strlen(js));
 }
 

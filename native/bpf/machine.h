@@ -203,6 +203,9 @@ struct pm_global {
 	pm_u64 fallback_acks;
 	pm_u64 errors;
 	pm_u64 no_slot;
+	pm_u64 no_program; /* invocations before the agent chose a program (PM_PROG_IS_NULL) */
+	pm_s32 last_error; /* the last error an invocation returned (PM_PROG_IS_NULL aside) */
+	pm_u32 zero;       /* always 0: see pm_invoke */
 	pm_u32 slot_index[PM_MAX_FLOWS]; /* libccp's conn->index: 0 free, else slot + 1 */
 	pm_u64 last_create[PM_MAX_FLOWS]; /* µs of the last CREATE attempt (survives slot reuse) */
 };
@@ -538,12 +541,21 @@ PM_INLINE int pm_invoke(struct pm_env *env, struct pm_global *g, pm_u32 sid, str
 	f->x[PM_FALL] = 0;
 	f->x[PM_SHOULD_REPORT] = 0;
 	f->x[PM_MICROS] = now_us - f->tz;
-	r->e = 0;
-	r->phase = 0;
-	r->pc = 0;
-	r->end = 0;
-	r->err = 0;
-	r->done = 0;
+	/*
+	 * The run state starts at 0, loaded from memory rather than written as constants: verifiers
+	 * before Linux 6.7 check a bpf_loop callback once, with the caller's values, and would remove
+	 * as dead code every branch of pm_step those constants rule out (and the success path after
+	 * the loop), so on 6.1 every run would end in PM_TOO_MANY_STEPS.
+	 */
+	{
+		pm_u32 z = g->zero;
+		r->e = z;
+		r->phase = z;
+		r->pc = z;
+		r->end = z;
+		r->err = (int)z;
+		r->done = (int)z;
+	}
 	PM_RUN_STEPS(r);
 	if (!r->done)
 		return PM_TOO_MANY_STEPS;

@@ -406,8 +406,12 @@ static __always_inline void on_ack(struct sock *sk, const struct rate_sample *rs
 		fallback_window(sk, rs);
 		return;
 	}
-	if (ret < 0 && ret != PM_PROG_IS_NULL)
+	if (ret == PM_PROG_IS_NULL)
+		__sync_fetch_and_add(&g->no_program, 1);
+	else if (ret < 0) {
 		__sync_fetch_and_add(&g->errors, 1);
+		g->last_error = ret;
+	}
 	if (!ca->rate_set)
 		kernel_pacing(sk);
 }
