@@ -53,6 +53,7 @@ async function iperf(
   let out = '';
   p.stdout.on('data', (d: Buffer) => (out += d.toString()));
   await new Promise((r) => p.once('exit', r));
+  if (!out.trimStart().startsWith('{')) return { bps: 0, cpuHost: 0, cpuRemote: 0 }; // client failed (load)
   const j = JSON.parse(out) as {
     end: {
       sum_sent: { bits_per_second: number };
@@ -169,11 +170,13 @@ async function main(): Promise<void> {
       const secs = (Date.now() - t0) / 1000;
       const s1 = await t.stats();
       const total = runs.reduce((x, r) => x + r.bps, 0);
+      const failed = runs.filter((r) => r.bps === 0).length;
       console.log(
         `   ${peakFlows} flows at peak, ${((a.stats().reports - r0) / secs).toFixed(0)} reports/s handled by the agent, ` +
           `${((s1.reports - s0.reports) / secs).toFixed(0)} reports/s out of the kernel, ` +
           `${s1.sendFailures - s0.sendFailures} ring-buffer failures, ${s1.noSlot - s0.noSlot} flows without a slot, ` +
-          `${(total / 1e9).toFixed(2)} Gbit/s total`,
+          `${(total / 1e9).toFixed(2)} Gbit/s total` +
+          (failed > 0 ? ` (${failed} of 8 iperf3 clients failed to run)` : ''),
       );
     });
   } finally {
