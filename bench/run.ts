@@ -17,6 +17,7 @@ const BENCHES = [
   'bench/ipc/dispatch.ts',
   'bench/ipc/run.ts',
   'bench/sim/run.ts',
+  'bench/bpf/run.ts',
   'bench/cli/startup.ts',
   'bench/zoo/run.ts',
   'bench/sweep/run.ts',

@@ -25,6 +25,7 @@ export type { NimbusHooks, NimbusMode } from './algorithms/index.ts';
 export { ErrorCodes, PortusError, CompileError, WireError, isPortusError, type ErrorCode } from './errors.ts';
 export { compile, disassemble, type Program, type Scope } from './lang/index.ts';
 export { openTransport, createChannel, type Transport } from './ipc/index.ts';
+export { openBpf, type BpfOptions, type BpfStats, type BpfTransport } from './ipc/index.ts';
 export {
   createDatapath,
   zeroPrimitives,

@@ -4,7 +4,7 @@
  * @module
  */
 import { ErrorCodes, PortusError } from '../errors.ts';
-import { openTransport, type Transport } from '../ipc/index.ts';
+import { openTransport, type BpfOptions, type Transport } from '../ipc/index.ts';
 import { isAlgClass, type AlgClass } from './classic.ts';
 import type { Logger } from './log.ts';
 import { startAgent, type Agent } from './runtime.ts';
@@ -72,7 +72,7 @@ export interface ConnectOptions {
  * ```
  */
 export async function connect(
-  ipc: 'unix' | 'netlink' | 'char' | Transport,
+  ipc: 'unix' | 'netlink' | 'char' | 'bpf' | Transport,
   alg: AlgClass | Algorithm,
   opts: ConnectOptions = {},
 ): Promise<Agent> {
@@ -108,10 +108,16 @@ export interface IpcLocation {
   charDevice?: string;
   /** char: write to this path instead of the device (a FIFO-pair stand-in in tests). */
   charWritePath?: string;
+  /** bpf: options of the eBPF datapath (loader directory, fallback timeout; docs/bpf.md). */
+  bpf?: BpfOptions;
 }
 
 /** Open a transport by kind. */
-export function openIpc(kind: 'unix' | 'netlink' | 'char', where: IpcLocation = {}): Promise<Transport> {
+export function openIpc(
+  kind: 'unix' | 'netlink' | 'char' | 'bpf',
+  where: IpcLocation = {},
+): Promise<Transport> {
+  if (kind === 'bpf') return openTransport('bpf', where.bpf ?? {});
   if (kind === 'unix') return openTransport('unix', where.socketPath ? { path: where.socketPath } : {});
   if (kind === 'netlink') {
     return openTransport(

@@ -19,10 +19,12 @@ import {
   untilSignal,
   type AlgClass,
   type Algorithm,
+  type Logger,
 } from '../agent/index.ts';
 import { algorithmNames, getAlgorithm } from '../algorithms/index.ts';
 import { isLoopback, startDashboard, type Dashboard } from '../dashboard/index.ts';
 import { ErrorCodes, PortusError } from '../errors.ts';
+import { isBpfTransport } from '../ipc/index.ts';
 import { importUserModule } from './user-module.ts';
 
 /** Options of the `run` command. */
@@ -36,6 +38,7 @@ export interface RunOptions {
   netlinkPeerPort?: string;
   charDevice?: string;
   charWritePath?: string;
+  bpfFtoUs?: string;
   /** `--dashboard [host:port]`: true without a value. */
   dashboard?: string | boolean;
   dashboardRemote?: boolean;
@@ -140,11 +143,16 @@ export async function resolveAlgorithm(spec: string, params: Record<string, stri
   return getAlgorithm(spec, params); // unknown name: a clear error listing the built-ins
 }
 
+/** The BPF loader's log lines through the agent's logger. */
+function bpfLog(log: Logger): (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void {
+  return (level, msg) => log[level](`bpf: ${msg}`);
+}
+
 /** Run the agent until SIGINT/SIGTERM. */
 export async function run(spec: string, opts: RunOptions): Promise<void> {
   const kind = opts.ipc;
-  if (kind !== 'unix' && kind !== 'netlink' && kind !== 'char') {
-    throw new PortusError(ErrorCodes.USAGE, `--ipc must be unix, netlink or char, got '${kind}'`);
+  if (kind !== 'unix' && kind !== 'netlink' && kind !== 'char' && kind !== 'bpf') {
+    throw new PortusError(ErrorCodes.USAGE, `--ipc must be unix, netlink, char or bpf, got '${kind}'`);
   }
   const params = parseParams(opts.param);
   const algorithm = await resolveAlgorithm(spec, params);
@@ -178,11 +186,19 @@ export async function run(spec: string, opts: RunOptions): Promise<void> {
       throw new PortusError(ErrorCodes.USAGE, `--netlink-peer-port must be a u32`);
     }
   }
+  let bpfFtoUs: number | undefined;
+  if (opts.bpfFtoUs !== undefined) {
+    bpfFtoUs = Number(opts.bpfFtoUs);
+    if (!Number.isInteger(bpfFtoUs) || bpfFtoUs < 1) {
+      throw new PortusError(ErrorCodes.USAGE, `--bpf-fto-us must be a positive integer`);
+    }
+  }
   const transport = await openIpc(kind, {
     socketPath: opts.socket,
     netlinkPeerPort,
     charDevice: opts.charDevice,
     charWritePath: opts.charWritePath,
+    bpf: { ...(bpfFtoUs !== undefined ? { ftoUs: bpfFtoUs } : {}), log: bpfLog(log) },
   });
   let agent;
   try {
@@ -204,7 +220,9 @@ export async function run(spec: string, opts: RunOptions): Promise<void> {
       ? `unix:${opts.socket ?? '/tmp/ccp/portus'}`
       : kind === 'char'
         ? `char:${opts.charDevice ?? '/dev/ccpkp'}`
-        : `netlink:${netlinkPeerPort ?? 0}`;
+        : kind === 'bpf'
+          ? `bpf:${isBpfTransport(transport) ? `${transport.info.name} (${transport.info.variant})` : 'portus'}`
+          : `netlink:${netlinkPeerPort ?? 0}`;
   const progs = agent
     .programs()
     .map((p) => `${p.uid}=${p.name}`)
@@ -267,7 +285,7 @@ export function register(program: Command): void {
       '<algorithm>',
       `built-in algorithm (${algorithmNames().join(', ')}), or path to a .ts/.js file exporting one`,
     )
-    .option('--ipc <kind>', 'transport: unix, netlink or char', 'unix')
+    .option('--ipc <kind>', 'transport: unix, netlink, char or bpf (eBPF datapath, docs/bpf.md)', 'unix')
     .option('--socket <path>', 'unix socket path of the agent (default /tmp/ccp/portus)')
     .option('--debug', 'log every message in and out, decoded')
     .option('--quiet', 'no status line every second')
@@ -302,6 +320,7 @@ export function register(program: Command): void {
       '--netlink-peer-port <port>',
       'netlink transport: port playing the kernel (default 0 = the kernel; for tests)',
     )
+    .option('--bpf-fto-us <us>', 'bpf transport: fallback timeout in µs (default 1000, as ccp-kernel)')
     .action(async (alg: string, opts: RunOptions) => {
       await run(alg, opts);
     });

@@ -16,7 +16,9 @@ test('openTransport opens the named kind and rejects unknown kinds with USAGE', 
     await assert.rejects(
       openTransport('tcp' as TransportKind, {}),
       (e: unknown) =>
-        e instanceof PortusError && e.code === ErrorCodes.USAGE && /unix, netlink or char/.test(e.message),
+        e instanceof PortusError &&
+        e.code === ErrorCodes.USAGE &&
+        /unix, netlink, char or bpf/.test(e.message),
     );
   } finally {
     cleanup();
