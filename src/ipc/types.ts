@@ -11,8 +11,18 @@
  */
 export type Address = string;
 
-/** Called with each received buffer (which may hold several concatenated CCP messages). */
+/**
+ * Called with each received buffer (which may hold several concatenated CCP messages). The buffer
+ * is valid only during the call (transports may reuse it): copy what you keep.
+ */
 export type ReceiveHandler = (buf: Buffer, from: Address) => void;
+
+/**
+ * Called when a transport gives up on a destination: its backlog overflowed (it stopped reading)
+ * or its socket is gone. Its flows should be treated as gone; a later datagram from the same
+ * address starts over.
+ */
+export type PeerGoneHandler = (address: Address, reason: string) => void;
 
 /** A bidirectional message transport. */
 export interface Transport {
@@ -28,6 +38,8 @@ export interface Transport {
   onMessage(handler: ReceiveHandler): void;
   /** Install an error handler for asynchronous transport errors (they are logged otherwise). */
   onError?(handler: (err: Error) => void): void;
+  /** Install a handler for destinations the transport dropped (unix transport). */
+  onPeerGone?(handler: PeerGoneHandler): void;
   /** Close the transport and release its resources (removes a unix socket file it created). */
   close(): Promise<void>;
 }
