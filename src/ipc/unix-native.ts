@@ -62,7 +62,7 @@ export interface DgramSocket {
    * Send one datagram without blocking: 0, −EAGAIN (that receiver's queue is full), −ENOBUFS
    * (our own send buffer is full: wait for `onWritable`), or another −errno.
    */
-  sendto(buf: Uint8Array, addr: string): number;
+  sendto(buf: Uint8Array, addr: string, offset?: number, length?: number): number;
   /** Besides `uid` 0 and our own, admit these uids and gids (with `passCred`). */
   allow(uids: readonly number[], gids: readonly number[]): void;
   /** Call `fn` once, the next time our send buffer has room. */
@@ -193,7 +193,8 @@ export function openDgramSocket(onDatagram: DatagramHandler, opts: DgramOptions 
     sndbuf: r.sndbuf,
     bind: (addr) => a.bind(h, addr),
     connect: (addr) => a.connect(h, addr),
-    sendto: (buf, addr) => (handle === null ? -9 : a.sendto(h, buf, 0, buf.length, addr)),
+    sendto: (buf, addr, offset = 0, length = buf.length - offset) =>
+      handle === null ? -9 : a.sendto(h, buf, offset, length, addr),
     allow: (uids, gids) => a.allow(h, Int32Array.from(uids), Int32Array.from(gids)),
     onWritable(fn) {
       writable = fn;

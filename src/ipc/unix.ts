@@ -19,6 +19,7 @@ import { constants as osConstants } from 'node:os';
 import { ErrorCodes, PortusError } from '../errors.ts';
 import type { Address, PeerGoneHandler, ReceiveHandler, Transport } from './types.ts';
 import { errnoName, sendError, unavailable } from './errors.ts';
+import { ByteQueue } from './byte-queue.ts';
 import { DatagramFlags, openDgramSocket, openProbe, type Probe, type Sender } from './unix-native.ts';
 import { checkAddress, isAbstract, prepareBindPath } from './unix-path.ts';
 
@@ -36,6 +37,8 @@ const { EAGAIN, ENOBUFS, ENOENT, ECONNREFUSED } = osConstants.errno;
 const REJECT_LOG_INTERVAL_MS = 60_000;
 /** Destinations waiting at once (each holds one probe socket) before new ones are dropped. */
 const MAX_WAITING = 4096;
+/** Idle destinations whose queue and probe are kept for reuse. */
+const MAX_IDLE_DESTS = 1024;
 
 /** Options of {@link openUnix}. */
 export interface UnixOptions {
@@ -87,11 +90,14 @@ export function rawUnixSocket(
   return { fd: s.fd, sendto: (buf, to) => s.sendto(buf, to), close: () => s.close() };
 }
 
-/** Messages waiting for one destination, oldest first (from `head`). */
-interface Waiting {
-  queue: (Buffer | undefined)[];
-  head: number;
+/** A destination that had to wait at least once: its queue and its probe, both kept for reuse. */
+interface Dest {
+  readonly addr: string;
+  readonly queue: ByteQueue;
+  /** Watches the destination's receive queue (a connect()ed socket), or null. */
   probe: Probe | null;
+  /** The probe fired and nothing was sent since (a second EAGAIN then means it is stale). */
+  woken: boolean;
 }
 
 const describe = (err: number): string => {
@@ -200,56 +206,80 @@ export async function openUnix(opts: UnixOptions = {}): Promise<Transport> {
   }
   let closed = false;
 
-  const waiting = new Map<string, Waiting>();
-  const bufferWaiters = new Set<string>();
+  const dests = new Map<string, Dest>();
+  /** Destinations with messages waiting. */
+  let waitingCount = 0;
+  const bufferWaiters = new Set<Dest>();
   const maxBacklog = opts.maxBacklog ?? 4096;
 
-  const dropDestination = (dest: string, reason: string): void => {
-    const w = waiting.get(dest);
-    const lost = w === undefined ? 0 : w.queue.length - w.head;
-    w?.probe?.close();
-    waiting.delete(dest);
-    bufferWaiters.delete(dest);
+  const forget = (d: Dest): void => {
+    if (d.queue.count > 0) waitingCount--;
+    d.queue.clear();
+    d.probe?.close();
+    d.probe = null;
+    dests.delete(d.addr);
+    bufferWaiters.delete(d);
+  };
+
+  const dropDestination = (d: Dest, reason: string): void => {
+    const lost = d.queue.count;
+    forget(d);
     if (dropped.size >= 4096) dropped.clear();
-    dropped.add(dest);
-    report(sendError(`dropped datapath ${show(dest)}: ${reason}; ${lost} waiting messages discarded`));
-    for (const h of goneHandlers) h(dest, reason);
+    dropped.add(d.addr);
+    report(sendError(`dropped datapath ${show(d.addr)}: ${reason}; ${lost} waiting messages discarded`));
+    for (const h of goneHandlers) h(d.addr, reason);
+  };
+
+  const destFor = (addr: string): Dest => {
+    let d = dests.get(addr);
+    if (d !== undefined) return d;
+    if (dests.size >= MAX_IDLE_DESTS + waitingCount) {
+      for (const old of dests.values()) if (old.queue.count === 0) forget(old);
+    }
+    d = { addr, queue: new ByteQueue(), probe: null, woken: false };
+    dests.set(addr, d);
+    return d;
   };
 
   const flushBufferWaiters = (): void => {
-    const dests = [...bufferWaiters];
+    const ds = [...bufferWaiters];
     bufferWaiters.clear();
-    for (const d of dests) {
-      const w = waiting.get(d);
-      if (w !== undefined) flush(d, w);
-    }
+    for (const d of ds) flush(d);
   };
 
-  /** Send what waits for `dest`, in order, until the receiver (or our buffer) is full again. */
-  const flush = (dest: string, w: Waiting): void => {
+  /** Send what waits for `d`, in order, until the receiver (or our buffer) is full again. */
+  const flush = (d: Dest): void => {
     if (closed) return;
-    while (w.head < w.queue.length) {
-      const err = sock.sendto(w.queue[w.head]!, dest);
+    const q = d.queue;
+    while (q.count > 0) {
+      const err = sock.sendto(q.buf, d.addr, q.headOffset(), q.headLength());
       if (err === 0) {
-        w.queue[w.head++] = undefined;
+        q.shift();
+        d.woken = false;
         continue;
       }
       if (-err === EAGAIN) {
-        if (w.probe !== null) return w.probe.arm();
-        const p = openProbe(dest, () => flush(dest, w));
-        if (typeof p === 'number') return dropDestination(dest, `its socket is gone (${describe(p)})`);
-        w.probe = p;
+        if (d.probe !== null && !d.woken) return d.probe.arm();
+        // no probe yet, or it fired without room: it may watch a socket that was replaced
+        d.probe?.close();
+        const p = openProbe(d.addr, () => {
+          d.woken = true;
+          flush(d);
+        });
+        d.probe = null;
+        d.woken = false;
+        if (typeof p === 'number') return dropDestination(d, `its socket is gone (${describe(p)})`);
+        d.probe = p;
         return;
       }
       if (-err === ENOBUFS) {
-        bufferWaiters.add(dest);
+        bufferWaiters.add(d);
         sock.onWritable(flushBufferWaiters);
         return;
       }
-      return dropDestination(dest, `cannot send to it: ${describe(err)}`);
+      return dropDestination(d, `cannot send to it: ${describe(err)}`);
     }
-    w.probe?.close();
-    waiting.delete(dest);
+    waitingCount--;
   };
 
   const transport: Transport = {
@@ -258,14 +288,14 @@ export async function openUnix(opts: UnixOptions = {}): Promise<Transport> {
       if (closed) throw sendError('unix transport is closed');
       const dest = to === '' ? opts.peer : to;
       if (dest === undefined || dest === '') throw sendError('no destination address (and no default peer)');
-      if (waiting.size > 0) {
-        const w = waiting.get(dest);
-        if (w !== undefined) {
+      if (waitingCount > 0) {
+        const d = dests.get(dest);
+        if (d !== undefined && d.queue.count > 0) {
           // keep the order: earlier messages to this destination are still waiting
-          if (w.queue.length - w.head >= maxBacklog) {
-            return dropDestination(dest, `more than ${maxBacklog} messages waiting (it is not reading)`);
+          if (d.queue.count >= maxBacklog) {
+            return dropDestination(d, `more than ${maxBacklog} messages waiting (it is not reading)`);
           }
-          w.queue.push(Buffer.from(msg));
+          d.queue.push(msg);
           return;
         }
       }
@@ -273,12 +303,13 @@ export async function openUnix(opts: UnixOptions = {}): Promise<Transport> {
       const err = sock.sendto(msg, dest);
       if (err === 0) return;
       if (-err === EAGAIN || -err === ENOBUFS) {
-        if (waiting.size >= MAX_WAITING) {
-          return dropDestination(dest, `${MAX_WAITING} other datapaths are already not reading`);
+        const d = destFor(dest);
+        if (waitingCount >= MAX_WAITING) {
+          return dropDestination(d, `${MAX_WAITING} other datapaths are already not reading`);
         }
-        const w: Waiting = { queue: [Buffer.from(msg)], head: 0, probe: null };
-        waiting.set(dest, w);
-        flush(dest, w); // sets up the wait (probe or send-buffer writability)
+        d.queue.push(msg);
+        waitingCount++;
+        flush(d); // sets up the wait (probe or send-buffer writability)
         return;
       }
       throw sendError(`cannot send to ${show(dest)}: ${describe(err)}`);
@@ -295,8 +326,8 @@ export async function openUnix(opts: UnixOptions = {}): Promise<Transport> {
     close(): Promise<void> {
       if (closed) return Promise.resolve();
       closed = true;
-      for (const w of waiting.values()) w.probe?.close();
-      waiting.clear();
+      for (const d of dests.values()) d.probe?.close();
+      dests.clear();
       bufferWaiters.clear();
       sock.close();
       if (ino >= 0) {

@@ -133,6 +133,7 @@ int main(int argc, char **argv) {
   long rounds = argc > 5 ? atol(argv[5]) : 0;
   struct sockaddr_un me, agent;
   int melen = set_addr(&me, argv[2]), aglen = set_addr(&agent, argv[1]);
+  if (argv[2][0] != '@') unlink(argv[2]); /* a stale file of an earlier run */
   sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (sock < 0 || melen < 0 || aglen < 0 || bind(sock, (struct sockaddr *)&me, melen) != 0 ||
       connect(sock, (struct sockaddr *)&agent, aglen) != 0) {
