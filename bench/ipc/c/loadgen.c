@@ -245,9 +245,9 @@ int main(int argc, char **argv) {
   qsort(lat, nlat, sizeof(double), cmp);
   double secs = (tend - t0) / 1e6;
   printf("{\"flows\":%d,\"started\":%d,\"sent\":%ld,\"answered\":%ld,\"unanswered\":%d,\"errors\":%ld,"
-         "\"seconds\":%.3f,\"perSec\":%.0f,\"p50us\":%.1f,\"p99us\":%.1f}\n",
+         "\"seconds\":%.3f,\"perSec\":%.0f,\"p50us\":%.1f,\"p99us\":%.1f,\"maxus\":%.1f}\n",
          nflows, started, sent, answered, outstanding, errors, secs, secs > 0 ? answered / secs : 0,
-         nlat ? lat[nlat / 2] : 0, nlat ? lat[(long)(nlat * 0.99)] : 0);
+         nlat ? lat[nlat / 2] : 0, nlat ? lat[(long)(nlat * 0.99)] : 0, nlat ? lat[nlat - 1] : 0);
   if (argv[2][0] != '@') unlink(argv[2]);
   return outstanding == 0 && started == nflows ? 0 : 1;
 }

@@ -1,0 +1,182 @@
+/**
+ * Unix transport back-pressure (docs/ipc.md, "Back-pressure") with real processes: a destination
+ * that never reads is dropped when its backlog overflows, and 300 non-reading local sockets do
+ * not stall a legitimate datapath served by the real agent; plus the 1000-flow closed loop of the
+ * libccp load generator (`bench/ipc/c/loadgen.c`, built from the real libccp).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { silentLogger, startAgent } from '../../src/agent/index.ts';
+import { aimd } from '../../src/algorithms/index.ts';
+import { ErrorCodes, PortusError } from '../../src/errors.ts';
+import { openUnix } from '../../src/ipc/index.ts';
+import { encodeCreate, encodeReady } from '../../src/wire/index.ts';
+import { buildCTools } from '../../bench/ipc/c/build.ts';
+import { fixture, runNode, tempDir } from './helpers.ts';
+
+const PEER = fixture('unix-peer.ts');
+const HELLO = Buffer.from('hello').toString('hex');
+const FLOOD = Buffer.from('flood').toString('hex');
+
+/** Start the silent-peers fixture; resolves once its sockets have sent (it then never reads). */
+async function silentPeers(args: object): Promise<{ child: ChildProcess; sockets: number }> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', fixture('silent-peers.ts'), JSON.stringify(args)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const line = await new Promise<string>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`silent-peers exited (${code})`)));
+    createInterface({ input: child.stdout! }).once('line', resolve);
+  });
+  const r = JSON.parse(line) as { ok: boolean; sockets: number };
+  assert.equal(r.ok, true);
+  return { child, sockets: r.sockets };
+}
+
+const kill = async (child: ChildProcess): Promise<void> => {
+  if (child.exitCode !== null) return;
+  const done = new Promise((r) => child.once('exit', r));
+  child.kill('SIGKILL');
+  await done;
+};
+
+/** Run the libccp load generator; resolves with its JSON summary. */
+function loadgen(agent: string, me: string, flows: number, rounds: number): Promise<Record<string, number>> {
+  const { loadgen: bin } = buildCTools();
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, [agent, me, String(flows), '60', String(rounds)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('close', () => {
+      try {
+        resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as Record<string, number>);
+      } catch {
+        reject(new Error(`loadgen printed no summary: ${out} ${err}`));
+      }
+    });
+  });
+}
+
+/** Resolve once `cond()` holds, checking on every event-loop turn (no fixed sleeps). */
+async function until(cond: () => boolean, what: string, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+test('a destination whose backlog overflows is dropped alone, with one log line; others are served in full', async () => {
+  const { dir, cleanup } = tempDir('unix-bp');
+  const agentPath = join(dir, 'portus');
+  const t = await openUnix({ path: agentPath, maxBacklog: 400 });
+  const silent = join(dir, 'silent-0');
+  let stuck: ChildProcess | null = null;
+  try {
+    const errors: PortusError[] = [];
+    const gone: string[] = [];
+    t.onError!((e) => errors.push(e as PortusError));
+    t.onPeerGone!((addr) => gone.push(addr));
+    t.onMessage((buf, from) => {
+      const n = buf.toString() === 'flood' ? 1000 : 300;
+      for (let i = 0; i < n; i++) t.send(Buffer.from([i & 0xff, i >> 8]), from);
+    });
+    // one socket that asks for 1000 messages and never reads: more than its queue (11) + backlog (400)
+    stuck = (await silentPeers({ to: agentPath, dir, n: 1, send: [FLOOD] })).child;
+    await until(() => gone.length > 0, 'the stuck destination to be dropped');
+    // further sends to it are discarded quietly (the agent treats its flows as gone)
+    for (let i = 0; i < 50; i++) t.send(Buffer.from([1]), silent);
+    // a reading datapath gets all 300, in order (its queue fills too, but it reads)
+    const r = await runNode(PEER, [
+      JSON.stringify({ bind: join(dir, 'dp'), to: agentPath, send: [HELLO], expect: 300 }),
+    ]);
+    assert.equal(r.ok, true, String(r.error));
+    const got = (r.replies as { hex: string }[]).map((x) => Buffer.from(x.hex, 'hex').readUInt16LE(0));
+    assert.deepEqual(
+      got,
+      Array.from({ length: 300 }, (_, i) => i),
+    );
+    assert.deepEqual(gone, [silent]);
+    assert.equal(errors.length, 1, errors.map((e) => e.message).join('\n'));
+    assert.equal(errors[0]!.code, ErrorCodes.IPC_SEND);
+    assert.match(errors[0]!.message, /dropped datapath .*silent-0: more than 400 messages waiting/);
+  } finally {
+    if (stuck !== null) await kill(stuck);
+    await t.close();
+    cleanup();
+  }
+});
+
+const STALL_BOUND_MS = 2000;
+
+test(`300 non-reading peers do not stall a legitimate datapath (every reply within ${STALL_BOUND_MS} ms)`, async () => {
+  const { dir, cleanup } = tempDir('unix-bp');
+  const agentPath = join(dir, 'portus');
+  const agent = startAgent({
+    transport: await openUnix({ path: agentPath }),
+    algorithms: [aimd()],
+    log: silentLogger,
+  });
+  let peers: ChildProcess | null = null;
+  try {
+    const create = encodeCreate({
+      sid: 1,
+      initCwnd: 14480,
+      mss: 1448,
+      srcIp: 0,
+      srcPort: 1,
+      dstIp: 0,
+      dstPort: 0,
+      congAlg: '',
+    }).toString('hex');
+    // 300 sockets: READY + CREATE each (the agent answers with INSTALL and CHANGE_PROG), then silence
+    const s = await silentPeers({
+      to: agentPath,
+      dir,
+      n: 300,
+      send: [encodeReady(0).toString('hex'), create],
+    });
+    peers = s.child;
+    await until(() => agent.stats().flows === 300, 'the agent to register the 300 flows');
+    const r = await loadgen(agentPath, join(dir, 'legit'), 1, 300);
+    assert.equal(r.started, 1);
+    assert.equal(r.answered, 300);
+    assert.equal(r.unanswered, 0);
+    assert.ok(r.maxus! < STALL_BOUND_MS * 1000, `longest wait for a reply: ${r.maxus} µs`);
+  } finally {
+    if (peers !== null) await kill(peers);
+    await agent.close();
+    cleanup();
+  }
+});
+
+test('1000 flows in closed loop from the libccp load generator: every report answered', async () => {
+  const { dir, cleanup } = tempDir('unix-bp');
+  const agentPath = join(dir, 'portus');
+  const agent = startAgent({
+    transport: await openUnix({ path: agentPath }),
+    algorithms: [aimd()],
+    log: silentLogger,
+  });
+  try {
+    const r = await loadgen(agentPath, join(dir, 'lg'), 1000, 5);
+    assert.equal(r.started, 1000);
+    assert.equal(r.answered, 5000);
+    assert.equal(r.unanswered, 0);
+    assert.equal(r.errors, 0);
+    assert.equal(agent.stats().reports, 5000);
+  } finally {
+    await agent.close();
+    cleanup();
+  }
+});
