@@ -36,6 +36,8 @@ export const ErrorCodes = {
   SIM_CONFIG: 'ERR_PORTUS_SIM_CONFIG',
   /** Invalid command-line usage. */
   USAGE: 'ERR_PORTUS_USAGE',
+  /** The dashboard cannot start (bad or non-loopback address without opt-in, port in use). */
+  DASHBOARD: 'ERR_PORTUS_DASHBOARD',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -41,3 +41,4 @@ export {
   type RunOptions,
   type RealtimeOptions,
 } from './sim/index.ts';
+export { startDashboard, type Dashboard, type DashboardOptions } from './dashboard/index.ts';

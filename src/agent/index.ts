@@ -13,6 +13,7 @@ import type { Algorithm } from './types.ts';
 export { AlgBase, classicAlgorithm, isAlgClass, type AlgClass } from './classic.ts';
 export { createLogger, silentLogger, type Logger, type LogLevel } from './log.ts';
 export { formatMessage } from './format.ts';
+export type { AgentEvent, AgentEventListener, FlowView } from './observe.ts';
 export {
   startAgent,
   ProgramsError,

@@ -17,6 +17,7 @@ import {
   type Algorithm,
 } from '../agent/index.ts';
 import { algorithmNames, getAlgorithm } from '../algorithms/index.ts';
+import { isLoopback, startDashboard, type Dashboard } from '../dashboard/index.ts';
 import { ErrorCodes, PortusError } from '../errors.ts';
 
 /** Options of the `run` command. */
@@ -30,6 +31,9 @@ export interface RunOptions {
   netlinkPeerPort?: string;
   charDevice?: string;
   charWritePath?: string;
+  /** `--dashboard [host:port]`: true without a value. */
+  dashboard?: string | boolean;
+  dashboardRemote?: boolean;
 }
 
 /** Parse `k=v` strings into a record (USAGE error otherwise). */
@@ -165,6 +169,23 @@ export async function run(spec: string, opts: RunOptions): Promise<void> {
   process.stdout.write(
     `portus: running '${algorithm.name}' on ${where} (programs ${progs}); Ctrl-C to stop\n`,
   );
+  let dashboard: Dashboard | null = null;
+  if (opts.dashboard !== undefined && opts.dashboard !== false) {
+    try {
+      dashboard = await startDashboard(agent, {
+        listen: opts.dashboard === true ? undefined : opts.dashboard,
+        allowRemote: opts.dashboardRemote === true,
+        title: `Portus agent: ${algorithm.name} on ${where}`,
+      });
+    } catch (e) {
+      await agent.close();
+      throw e;
+    }
+    if (!isLoopback(dashboard.host)) {
+      log.warn(`the dashboard is served on ${dashboard.host}, not loopback (--dashboard-remote)`);
+    }
+    process.stdout.write(`portus: dashboard at ${dashboard.url}\n`);
+  }
   let timer: ReturnType<typeof setInterval> | null = null;
   if (!opts.quiet) {
     let last = agent.stats().reports;
@@ -179,6 +200,7 @@ export async function run(spec: string, opts: RunOptions): Promise<void> {
   }
   await untilSignal(agent);
   if (timer) clearInterval(timer);
+  await dashboard?.close();
   const s = agent.stats();
   process.stdout.write(
     `portus: stopped after ${s.reports} reports (${s.messagesIn} in, ${s.messagesOut} out)\n`,
@@ -209,6 +231,11 @@ export function register(program: Command): void {
       '--char-write-path <path>',
       'char transport: write here instead of the device (FIFO stand-in; for tests)',
     )
+    .option(
+      '--dashboard [host:port]',
+      'serve a live dashboard (default 127.0.0.1 on a free port; the URL with its token is printed)',
+    )
+    .option('--dashboard-remote', 'allow --dashboard on a non-loopback address')
     .option(
       '--netlink-peer-port <port>',
       'netlink transport: port playing the kernel (default 0 = the kernel; for tests)',

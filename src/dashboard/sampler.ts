@@ -1,0 +1,337 @@
+/**
+ * What the dashboard shows, sampled from a running agent at a bounded rate: the overview counters
+ * and their rates, a history of the aggregate and of every live flow (ring buffers allocated once
+ * per flow), and an event log in which repeated algorithm errors of one flow fold into one entry
+ * with a count.
+ * @module
+ */
+import type { Agent, AgentEvent, FlowView } from '../agent/index.ts';
+
+/** The overview panel. Rates are per second over the last sample interval. */
+export interface Overview {
+  /** Wall-clock time of the sample, ms since the epoch. */
+  time: number;
+  uptimeS: number;
+  datapaths: number;
+  flows: number;
+  reportsPerS: number;
+  /** Messages the agent sent per second (UPDATE_FIELDS, CHANGE_PROG, INSTALL). */
+  updatesPerS: number;
+  /** Received messages dropped (malformed, unknown datapath or flow) since start. */
+  dropped: number;
+  /** Algorithm exceptions and failed sends since start. */
+  errors: number;
+  reports: number;
+}
+
+/** One point of a time series: time (s since the epoch), window, rate, RTT, reports/s. */
+export interface Point {
+  t: number;
+  /** bytes */
+  cwnd: number;
+  /** bytes/s */
+  rate: number;
+  /** µs (0: no sample) */
+  rtt: number;
+  /** reports per second */
+  rps: number;
+}
+
+/** One row of the flows table. */
+export interface FlowRow {
+  /** `address#sid`, unique over datapaths. */
+  key: string;
+  sid: number;
+  datapath: string;
+  algorithm: string;
+  program: string;
+  /** `src:port → dst:port` */
+  tuple: string;
+  cwnd: number;
+  rate: number;
+  rttUs: number;
+  rps: number;
+  /** seconds since the flow was created */
+  ageS: number;
+}
+
+/** An entry of the event log; `count` > 1 for folded repeats. */
+export interface LogEntry {
+  id: number;
+  /** ms since the epoch */
+  time: number;
+  kind: AgentEvent['kind'];
+  text: string;
+  count: number;
+}
+
+const HISTORY = 240;
+
+class Ring {
+  readonly t = new Float64Array(HISTORY);
+  readonly cwnd = new Float64Array(HISTORY);
+  readonly rate = new Float64Array(HISTORY);
+  readonly rtt = new Float64Array(HISTORY);
+  readonly rps = new Float64Array(HISTORY);
+  head = 0;
+  len = 0;
+
+  push(t: number, cwnd: number, rate: number, rtt: number, rps: number): void {
+    const i = this.head;
+    this.t[i] = t;
+    this.cwnd[i] = cwnd;
+    this.rate[i] = rate;
+    this.rtt[i] = rtt;
+    this.rps[i] = rps;
+    this.head = (i + 1) % HISTORY;
+    if (this.len < HISTORY) this.len++;
+  }
+
+  last(): Point | null {
+    if (this.len === 0) return null;
+    const i = (this.head + HISTORY - 1) % HISTORY;
+    return { t: this.t[i]!, cwnd: this.cwnd[i]!, rate: this.rate[i]!, rtt: this.rtt[i]!, rps: this.rps[i]! };
+  }
+
+  /** Columns oldest first: [t, cwnd, rate, rtt, rps]. */
+  columns(): number[][] {
+    const cols: number[][] = [[], [], [], [], []];
+    for (let k = 0; k < this.len; k++) {
+      const i = (this.head + HISTORY - this.len + k) % HISTORY;
+      cols[0]!.push(this.t[i]!);
+      cols[1]!.push(this.cwnd[i]!);
+      cols[2]!.push(this.rate[i]!);
+      cols[3]!.push(this.rtt[i]!);
+      cols[4]!.push(this.rps[i]!);
+    }
+    return cols;
+  }
+}
+
+interface FlowTrack {
+  ring: Ring;
+  lastReports: number;
+  rps: number;
+  seen: number;
+}
+
+/** Format a CREATE's address (u32 as the datapath sent it: network byte order) as a dotted quad. */
+export function formatIpv4(ip: number): string {
+  return `${ip & 0xff}.${(ip >>> 8) & 0xff}.${(ip >>> 16) & 0xff}.${(ip >>> 24) & 0xff}`;
+}
+
+function flowKey(f: FlowView): string {
+  return `${f.address}#${f.sid}`;
+}
+
+const LOG_SIZE = 500;
+/** Errors of one flow with the same text within this many ms fold into one entry. */
+const FOLD_MS = 10_000;
+
+/** Samples one agent; see the module doc. */
+export class Sampler {
+  readonly startedAt = Date.now();
+  private readonly agent: Agent;
+  private readonly flows = new Map<string, FlowTrack>();
+  private readonly aggregate = new Ring();
+  private prev = { time: 0, reports: 0, out: 0 };
+  private epoch = 0;
+  private overviewNow: Overview;
+  private readonly log: LogEntry[] = [];
+  private nextId = 1;
+  /** Entries added or changed since the last {@link takeLog}. */
+  private fresh: LogEntry[] = [];
+  private readonly lastError = new Map<string, LogEntry>();
+  private readonly unsubscribe: () => void;
+
+  constructor(agent: Agent) {
+    this.agent = agent;
+    this.overviewNow = this.emptyOverview();
+    this.unsubscribe = agent.onEvent((e) => this.onEvent(e));
+  }
+
+  /** Stop listening to the agent. */
+  close(): void {
+    this.unsubscribe();
+  }
+
+  private emptyOverview(): Overview {
+    const s = this.agent.stats();
+    return {
+      time: Date.now(),
+      uptimeS: 0,
+      datapaths: s.datapaths,
+      flows: s.flows,
+      reportsPerS: 0,
+      updatesPerS: 0,
+      dropped: s.dropped,
+      errors: s.errors,
+      reports: s.reports,
+    };
+  }
+
+  /** Take one sample of everything (called by the server's timer). */
+  sample(): void {
+    const now = Date.now();
+    const s = this.agent.stats();
+    const dt = this.prev.time === 0 ? 0 : (now - this.prev.time) / 1000;
+    const per = (d: number): number => (dt > 0 ? d / dt : 0);
+    this.overviewNow = {
+      time: now,
+      uptimeS: (now - this.startedAt) / 1000,
+      datapaths: s.datapaths,
+      flows: s.flows,
+      reportsPerS: per(s.reports - this.prev.reports),
+      updatesPerS: per(s.messagesOut - this.prev.out),
+      dropped: s.dropped,
+      errors: s.errors,
+      reports: s.reports,
+    };
+    this.prev = { time: now, reports: s.reports, out: s.messagesOut };
+    const epoch = ++this.epoch;
+    const t = now / 1000;
+    let cwnd = 0;
+    let rate = 0;
+    let rttSum = 0;
+    let rttN = 0;
+    this.agent.forEachFlow((f) => {
+      const key = flowKey(f);
+      let tr = this.flows.get(key);
+      if (tr === undefined) {
+        tr = { ring: new Ring(), lastReports: f.reportCount, rps: 0, seen: epoch };
+        this.flows.set(key, tr);
+      } else {
+        tr.rps = per(f.reportCount - tr.lastReports);
+        tr.lastReports = f.reportCount;
+      }
+      tr.seen = epoch;
+      tr.ring.push(t, f.cwnd, f.rate, f.lastRttUs, tr.rps);
+      cwnd += f.cwnd;
+      rate += f.rate;
+      if (f.lastRttUs > 0) {
+        rttSum += f.lastRttUs;
+        rttN++;
+      }
+    });
+    for (const [key, tr] of this.flows) if (tr.seen !== epoch) this.flows.delete(key);
+    this.aggregate.push(t, cwnd, rate, rttN > 0 ? rttSum / rttN : 0, this.overviewNow.reportsPerS);
+  }
+
+  /** The latest overview. */
+  overview(): Overview {
+    return this.overviewNow;
+  }
+
+  /** The latest aggregate point (sum of windows and rates, mean RTT, total reports/s). */
+  aggregatePoint(): Point | null {
+    return this.aggregate.last();
+  }
+
+  /** The latest point of one flow, if it is live. */
+  flowPoint(key: string): Point | null {
+    return this.flows.get(key)?.ring.last() ?? null;
+  }
+
+  /** History columns [t, cwnd, rate, rtt, rps] of the aggregate, or of one live flow (null if gone). */
+  history(key: string | null): number[][] | null {
+    if (key === null) return this.aggregate.columns();
+    return this.flows.get(key)?.ring.columns() ?? null;
+  }
+
+  /** Rows of the flows table: filtered, sorted and paged. */
+  rows(q: { filter: string; sort: keyof FlowRow; desc: boolean; offset: number; limit: number }): {
+    total: number;
+    rows: FlowRow[];
+  } {
+    const all: FlowRow[] = [];
+    const now = this.agent.now();
+    const filter = q.filter.toLowerCase();
+    this.agent.forEachFlow((f) => {
+      const key = flowKey(f);
+      const row: FlowRow = {
+        key,
+        sid: f.sid,
+        datapath: f.address,
+        algorithm: f.algorithmName,
+        program: f.programName,
+        tuple:
+          `${formatIpv4(f.info.srcIp)}:${f.info.srcPort} → ` +
+          `${formatIpv4(f.info.dstIp)}:${f.info.dstPort}`,
+        cwnd: f.cwnd,
+        rate: f.rate,
+        rttUs: f.lastRttUs,
+        rps: this.flows.get(key)?.rps ?? 0,
+        ageS: Math.max(0, (now - f.createdAt) / 1e6),
+      };
+      if (filter !== '' && !matches(row, filter)) return;
+      all.push(row);
+    });
+    const dir = q.desc ? -1 : 1;
+    const k = q.sort;
+    all.sort((a, b) => {
+      const x = a[k];
+      const y = b[k];
+      const c = typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
+      return c !== 0 ? c * dir : a.key.localeCompare(b.key);
+    });
+    return { total: all.length, rows: all.slice(q.offset, q.offset + q.limit) };
+  }
+
+  /** The last entries of the event log, oldest first. */
+  events(): LogEntry[] {
+    return this.log.slice();
+  }
+
+  /** Entries added or updated since the previous call (for pushing), at most `max`. */
+  takeLog(max: number): { entries: LogEntry[]; skipped: number } {
+    const all = this.fresh;
+    this.fresh = [];
+    const unique = [...new Set(all)];
+    const skipped = Math.max(0, unique.length - max);
+    return { entries: unique.slice(skipped), skipped };
+  }
+
+  private onEvent(e: AgentEvent): void {
+    const time = Date.now();
+    if (e.kind === 'error') {
+      const key = `${e.address}#${e.sid}#${e.detail}`;
+      const prev = this.lastError.get(key);
+      if (prev !== undefined && time - prev.time < FOLD_MS) {
+        prev.count++;
+        prev.time = time;
+        this.fresh.push(prev);
+        return;
+      }
+      const entry = this.add(time, e.kind, `flow ${e.sid} (${e.address}): ${e.detail}`);
+      this.lastError.set(key, entry);
+      if (this.lastError.size > LOG_SIZE) this.lastError.delete(this.lastError.keys().next().value!);
+      return;
+    }
+    let text: string;
+    if (e.kind === 'datapath') text = `datapath ${e.address} ${e.detail}`;
+    else if (e.kind === 'flow-create')
+      text = `flow ${e.sid} (${e.address}) created, algorithm ${e.algorithm}`;
+    else if (e.kind === 'flow-close') text = `flow ${e.sid} (${e.address}) closed: ${e.detail}`;
+    else text = `flow ${e.sid} (${e.address}) runs program ${e.program} (uid ${e.uid})`;
+    this.add(time, e.kind, text);
+  }
+
+  private add(time: number, kind: AgentEvent['kind'], text: string): LogEntry {
+    const entry: LogEntry = { id: this.nextId++, time, kind, text, count: 1 };
+    this.log.push(entry);
+    if (this.log.length > LOG_SIZE) this.log.shift();
+    this.fresh.push(entry);
+    if (this.fresh.length > 4 * LOG_SIZE) this.fresh.splice(0, this.fresh.length - LOG_SIZE);
+    return entry;
+  }
+}
+
+function matches(r: FlowRow, filter: string): boolean {
+  return (
+    String(r.sid).includes(filter) ||
+    r.datapath.toLowerCase().includes(filter) ||
+    r.algorithm.toLowerCase().includes(filter) ||
+    r.program.toLowerCase().includes(filter) ||
+    r.tuple.toLowerCase().includes(filter)
+  );
+}
