@@ -1,6 +1,6 @@
 /**
  * Agent IPC benchmark: the real agent (`portus run aimd`, its own process) over a Unix datagram
- * socket, driven by this process with pre-encoded MEASURE reports on the same unix-dgram binding.
+ * socket, driven by this process with pre-encoded MEASURE reports on the same unix datagram addon.
  * aimd answers every report with one UPDATE_FIELDS, so:
  *
  *  - round trip = MEASURE sent → UPDATE_FIELDS received, one at a time (median, p99), with 1 flow
@@ -229,7 +229,7 @@ async function rawPipelined(n: number): Promise<number> {
 const f1 = (x: number) => x.toFixed(1);
 const k = (x: number) => `${Math.round(x / 1000)}k`;
 
-console.log(`bench/ipc — agent over unix datagram sockets (unix-dgram binding), node ${process.version}`);
+console.log(`bench/ipc — agent over unix datagram sockets (unix datagram addon), node ${process.version}`);
 const raw = await rawPingPong({ n: ROUND_TRIPS, size: 64 });
 const flood = await rawFlood({ n: REPORTS, size: 64 });
 const rawPipe = await rawPipelined(REPORTS);

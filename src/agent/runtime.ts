@@ -130,6 +130,13 @@ export function startAgent(opts: AgentOptions): Agent {
     stats.errors++;
     log.error(`transport error: ${e.message}`);
   });
+  // a destination the transport gave up on: its flows are gone (deferred: this may be reported
+  // from inside a send, in the middle of a flow's onReport)
+  transport.onPeerGone?.((address, why) =>
+    queueMicrotask(() => {
+      if (!loop.closed) datapaths.removeDatapath(address, why);
+    }),
+  );
 
   return {
     async close(): Promise<void> {

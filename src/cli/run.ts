@@ -34,6 +34,34 @@ export interface RunOptions {
   /** `--dashboard [host:port]`: true without a value. */
   dashboard?: string | boolean;
   dashboardRemote?: boolean;
+  /** `--allow-uid`/`--allow-gid` values (each may be a comma-separated list). */
+  allowUid?: string[];
+  allowGid?: string[];
+  socketMode?: string;
+}
+
+/** Parse `--allow-uid`/`--allow-gid` values: ids, comma-separated and/or repeated. */
+export function parseIds(flag: string, list: readonly string[] = []): number[] {
+  const out: number[] = [];
+  for (const id of list.flatMap((v) => v.split(','))) {
+    const n = /^\d+$/.test(id.trim()) ? Number(id.trim()) : NaN;
+    if (!Number.isInteger(n) || n > 0xfffffffe) {
+      throw new PortusError(ErrorCodes.USAGE, `${flag} expects numeric ids (e.g. 1000,1001), got '${id}'`);
+    }
+    out.push(n);
+  }
+  return out;
+}
+
+/** Parse `--socket-mode` (octal, e.g. 600 or 0660). */
+export function parseSocketMode(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^0?[0-7]{3}$/.test(v))
+    throw new PortusError(
+      ErrorCodes.USAGE,
+      `--socket-mode expects an octal mode such as 600 or 0660, got '${v}'`,
+    );
+  return parseInt(v, 8);
 }
 
 /** Parse `k=v` strings into a record (USAGE error otherwise). */
@@ -143,8 +171,13 @@ export async function run(spec: string, opts: RunOptions): Promise<void> {
       throw new PortusError(ErrorCodes.USAGE, `--netlink-peer-port must be a u32`);
     }
   }
+  const allowUids = parseIds('--allow-uid', opts.allowUid);
+  const allowGids = parseIds('--allow-gid', opts.allowGid);
   const transport = await openIpc(kind, {
     socketPath: opts.socket,
+    allowUids,
+    allowGids,
+    socketMode: parseSocketMode(opts.socketMode),
     netlinkPeerPort,
     charDevice: opts.charDevice,
     charWritePath: opts.charWritePath,
@@ -217,6 +250,19 @@ export function register(program: Command): void {
     .argument('<algorithm>', 'built-in algorithm name, or path to a .ts/.js file exporting one')
     .option('--ipc <kind>', 'transport: unix, netlink or char', 'unix')
     .option('--socket <path>', 'unix socket path of the agent (default /tmp/ccp/portus)')
+    .option(
+      '--allow-uid <uids>',
+      'unix: also serve datapaths running as these uids (comma-separated, repeatable; root and our uid always)',
+      (v: string, prev: string[]) => [...prev, v],
+      [],
+    )
+    .option(
+      '--allow-gid <gids>',
+      'unix: also serve datapaths whose primary gid is one of these (comma-separated, repeatable)',
+      (v: string, prev: string[]) => [...prev, v],
+      [],
+    )
+    .option('--socket-mode <mode>', 'unix: mode of the socket file, octal (default 600)')
     .option('--debug', 'log every message in and out, decoded')
     .option('--quiet', 'no status line every second')
     .option(

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { silentLogger, startAgent } from '../../src/agent/index.ts';
+import { silentLogger, startAgent, type Algorithm, type DatapathHandle } from '../../src/agent/index.ts';
 import { aimd } from '../../src/algorithms/index.ts';
 import { ErrorCodes, PortusError } from '../../src/errors.ts';
 import { openUnix } from '../../src/ipc/index.ts';
@@ -176,6 +176,70 @@ test('1000 flows in closed loop from the libccp load generator: every report ans
     assert.equal(r.errors, 0);
     assert.equal(agent.stats().reports, 5000);
   } finally {
+    await agent.close();
+    cleanup();
+  }
+});
+
+test('the agent closes the flows of a datapath the transport dropped, and keeps serving others', async () => {
+  const { dir, cleanup } = tempDir('unix-bp');
+  const agentPath = join(dir, 'portus');
+  const lines: string[] = [];
+  const log = { ...silentLogger, warn: (m: string) => lines.push(m), error: (m: string) => lines.push(m) };
+  // aimd, keeping each flow's handle so that the test can make the agent send to a datapath
+  const base = aimd();
+  const handles: DatapathHandle[] = [];
+  let closed = 0;
+  const alg: Algorithm = {
+    ...base,
+    newFlow(dp, info) {
+      handles.push(dp);
+      return { ...base.newFlow(dp, info), close: () => void closed++ };
+    },
+  };
+  const agent = startAgent({
+    transport: await openUnix({ path: agentPath, maxBacklog: 400 }),
+    algorithms: [alg],
+    log,
+  });
+  let stuck: ChildProcess | null = null;
+  try {
+    const creates = Array.from({ length: 200 }, (_, i) =>
+      encodeCreate({
+        sid: i + 1,
+        initCwnd: 14480,
+        mss: 1448,
+        srcIp: 0,
+        srcPort: i,
+        dstIp: 0,
+        dstPort: 0,
+        congAlg: '',
+      }).toString('hex'),
+    );
+    // READY + 200 CREATEs, then never reading: INSTALL + 200 CHANGE_PROGs wait (11 queued, the rest in the backlog)
+    stuck = (
+      await silentPeers({ to: agentPath, dir, n: 1, send: [encodeReady(0).toString('hex'), ...creates] })
+    ).child;
+    await until(() => agent.stats().flows === 200, 'the 200 flows');
+    assert.equal(lines.length, 0, lines.join('\n'));
+    // 400 more messages to it: its backlog overflows
+    for (const h of handles) h.updateField('Cwnd', 20000);
+    for (const h of handles) h.updateField('Cwnd', 30000); // still live: removal waits for a microtask
+    await until(() => agent.stats().flows === 0, 'its flows to be closed');
+    assert.equal(agent.stats().datapaths, 0);
+    assert.equal(closed, 200, 'every flow got its close hook');
+    assert.equal(
+      lines.filter((l) => /dropped datapath .*silent-0: more than 400 messages waiting/.test(l)).length,
+      1,
+      lines.join('\n'),
+    );
+    assert.equal(lines.filter((l) => /datapath .*silent-0 gone/.test(l)).length, 1, lines.join('\n'));
+    // another datapath is served as usual
+    const r = await loadgen(agentPath, join(dir, 'legit'), 10, 3);
+    assert.equal(r.answered, 30);
+    assert.equal(r.unanswered, 0);
+  } finally {
+    if (stuck !== null) await kill(stuck);
     await agent.close();
     cleanup();
   }
