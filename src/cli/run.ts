@@ -174,7 +174,8 @@ export async function run(spec: string, opts: RunOptions): Promise<void> {
   const allowUids = parseIds('--allow-uid', opts.allowUid);
   const allowGids = parseIds('--allow-gid', opts.allowGid);
   const transport = await openIpc(kind, {
-    socketPath: opts.socket,
+    // `@name`: the abstract-namespace address '\0name'
+    socketPath: opts.socket?.startsWith('@') ? `\0${opts.socket.slice(1)}` : opts.socket,
     allowUids,
     allowGids,
     socketMode: parseSocketMode(opts.socketMode),

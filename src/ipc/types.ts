@@ -18,9 +18,8 @@ export type Address = string;
 export type ReceiveHandler = (buf: Buffer, from: Address) => void;
 
 /**
- * Called when a transport gives up on a destination: its backlog overflowed (it stopped reading)
- * or its socket is gone. Its flows should be treated as gone; a later datagram from the same
- * address starts over.
+ * Called when a transport gives up on a destination: its backlog overflowed (it stopped reading).
+ * Its flows should be treated as gone; a later datagram from the same address starts over.
  */
 export type PeerGoneHandler = (address: Address, reason: string) => void;
 

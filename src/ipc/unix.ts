@@ -230,6 +230,16 @@ export async function openUnix(opts: UnixOptions = {}): Promise<Transport> {
     for (const h of goneHandlers) h(d.addr, reason);
   };
 
+  /**
+   * Its socket is gone (or refuses): discard what waits, with one error report. Not a peer-gone
+   * event: a restarted datapath may already be binding the same address again.
+   */
+  const discard = (d: Dest, why: string): void => {
+    const lost = d.queue.count;
+    forget(d);
+    report(sendError(`cannot send to ${show(d.addr)}: ${why}; ${lost} waiting messages discarded`));
+  };
+
   const destFor = (addr: string): Dest => {
     let d = dests.get(addr);
     if (d !== undefined) return d;
@@ -268,7 +278,7 @@ export async function openUnix(opts: UnixOptions = {}): Promise<Transport> {
         });
         d.probe = null;
         d.woken = false;
-        if (typeof p === 'number') return dropDestination(d, `its socket is gone (${describe(p)})`);
+        if (typeof p === 'number') return discard(d, describe(p));
         d.probe = p;
         return;
       }
@@ -277,7 +287,7 @@ export async function openUnix(opts: UnixOptions = {}): Promise<Transport> {
         sock.onWritable(flushBufferWaiters);
         return;
       }
-      return dropDestination(d, `cannot send to it: ${describe(err)}`);
+      return discard(d, describe(err));
     }
     waitingCount--;
   };
