@@ -58,6 +58,7 @@ typedef struct {
   uv_poll_t poll;
   napi_env env;
   int fd;
+  int sndbuf; /* granted send buffer (bytes) */
   int events;
   int closing;
   int in_callback;
@@ -346,6 +347,7 @@ static napi_value js_create(napi_env env, napi_callback_info info) {
   int eff = 0;
   socklen_t sl = sizeof(eff);
   getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &eff, &sl);
+  s->sndbuf = eff;
   napi_value obj, handle;
   CHECK(napi_create_object(env, &obj));
   CHECK(napi_create_external(env, s, NULL, NULL, &handle));
@@ -417,12 +419,10 @@ static napi_value js_sendto(napi_env env, napi_callback_info info) {
   if (r >= 0) return num(env, 0);
   int e = errno;
   if (e == EAGAIN || e == EWOULDBLOCK) {
-    int outq = 0, sndbuf = 0;
-    socklen_t sl = sizeof(sndbuf);
+    int outq = 0;
     ioctl(s->fd, SIOCOUTQ, &outq);
-    getsockopt(s->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &sl);
     /* sock_alloc_send_pskb refuses once the charged memory reaches sk_sndbuf */
-    if (outq + len + 4096 >= sndbuf) return num(env, -ENOBUFS);
+    if (outq + len + 4096 >= s->sndbuf) return num(env, -ENOBUFS);
     return num(env, -EAGAIN);
   }
   return num(env, -e);

@@ -32,7 +32,7 @@ export const DEFAULT_SOCKET_MODE = 0o600;
 /** Default send buffer requested (bytes): room for the queues of thousands of slow peers. */
 export const DEFAULT_SNDBUF = 32 << 20;
 
-const { EAGAIN, ENOBUFS, ENOENT, ECONNREFUSED } = osConstants.errno;
+const { EAGAIN, ENOBUFS, ENOENT, ECONNREFUSED, EPERM } = osConstants.errno;
 /** One log line per rejected uid per this many ms. */
 const REJECT_LOG_INTERVAL_MS = 60_000;
 /** Destinations waiting at once (each holds one probe socket) before new ones are dropped. */
@@ -278,7 +278,14 @@ export async function openUnix(opts: UnixOptions = {}): Promise<Transport> {
         });
         d.probe = null;
         d.woken = false;
-        if (typeof p === 'number') return discard(d, describe(p));
+        if (typeof p === 'number') {
+          // EPERM: the destination is connect()ed to us, so Linux never applies its queue limit
+          // to us and only our own send buffer can be full: wait for that
+          if (-p !== EPERM) return discard(d, describe(p));
+          bufferWaiters.add(d);
+          sock.onWritable(flushBufferWaiters);
+          return;
+        }
         d.probe = p;
         return;
       }

@@ -8,9 +8,10 @@
  *   what to send for READY, the first CREATE, later CREATEs, and each report ('-' for nothing).
  *   Addresses starting with '@' are abstract.
  *
- * The socket connect()s to the datapath after its first datagram, so that POLLOUT reports room
- * in the datapath's queue; replies wait in order while it is full. Prints nothing; runs until
- * killed.
+ * Like portus (and our agent), it replies with sendto() to the address each datagram came from,
+ * on its one bound socket. Replies that find the datapath's queue full wait in order; a second
+ * socket connect()ed to the datapath is polled for POLLOUT, which Linux reports when that queue
+ * has room (the same design as our transport). Prints `ready`; runs until killed.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -34,7 +35,9 @@ struct tmpl {
   uint8_t bytes[4][MSG_MAX];
 };
 
-static int sock;
+static int sock, probe = -1;
+static struct sockaddr_un peer;
+static socklen_t peerlen;
 static uint8_t (*q)[MSG_MAX];
 static int qlen[QCAP];
 static long qhead, qtail;
@@ -65,7 +68,8 @@ static void parse(const char *arg, struct tmpl *t) {
 static void flush(void) {
   while (qhead != qtail) {
     int i = (int)(qhead % QCAP);
-    if (send(sock, q[i], qlen[i], MSG_DONTWAIT) < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+    if (sendto(sock, q[i], qlen[i], MSG_DONTWAIT, (struct sockaddr *)&peer, peerlen) < 0 &&
+        (errno == EAGAIN || errno == EWOULDBLOCK))
       return;
     qhead++;
   }
@@ -122,10 +126,11 @@ int main(int argc, char **argv) {
   struct iovec iov[BATCH];
   int connected = 0, created = 0;
   for (;;) {
-    struct pollfd pfd = {.fd = sock, .events = POLLIN | (qhead != qtail ? POLLOUT : 0)};
-    if (poll(&pfd, 1, -1) < 0 && errno != EINTR) return 1;
-    if (pfd.revents & POLLOUT) flush();
-    if (!(pfd.revents & POLLIN)) continue;
+    struct pollfd pfd[2] = {{.fd = sock, .events = POLLIN},
+                            {.fd = probe, .events = qhead != qtail ? POLLOUT : 0}};
+    if (poll(pfd, probe >= 0 ? 2 : 1, -1) < 0 && errno != EINTR) return 1;
+    if (probe >= 0 && (pfd[1].revents & POLLOUT)) flush();
+    if (!(pfd[0].revents & POLLIN)) continue;
     for (int i = 0; i < BATCH; i++) {
       iov[i].iov_base = bufs[i];
       iov[i].iov_len = MSG_MAX;
@@ -138,8 +143,16 @@ int main(int argc, char **argv) {
     int n = recvmmsg(sock, msgs, BATCH, MSG_DONTWAIT, NULL);
     for (int i = 0; i < n; i++) {
       if (msgs[i].msg_len < 8) continue;
-      if (!connected) {
-        if (connect(sock, (struct sockaddr *)&from[i], msgs[i].msg_hdr.msg_namelen) != 0) continue;
+      if (!connected) { /* the one datapath this agent serves */
+        peer = from[i];
+        peerlen = msgs[i].msg_hdr.msg_namelen;
+        probe = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        /* EPERM: the datapath is connect()ed to us; then its queue never refuses us (Linux skips
+         * the queue limit between connected peers) and only our send buffer can fill */
+        if (probe >= 0 && connect(probe, (struct sockaddr *)&peer, peerlen) != 0) {
+          close(probe);
+          probe = dup(sock);
+        }
         connected = 1;
       }
       uint16_t type;
