@@ -4,24 +4,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, chownSync, lstatSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { encodeCreate, encodeReady, MsgType } from '../../src/wire/index.ts';
-import { fixture, isRoot, runNode } from '../ipc/helpers.ts';
+import { encodeReady, MsgType } from '../../src/wire/index.ts';
+import { createHex, fixture, isRoot, runNode } from '../ipc/helpers.ts';
 import { exitOf, portus, tempDir } from './helpers.ts';
 
 const NOBODY = 65534;
-const HELLO = [
-  encodeReady(0).toString('hex'),
-  encodeCreate({
-    sid: 1,
-    initCwnd: 14480,
-    mss: 1448,
-    srcIp: 0,
-    srcPort: 1,
-    dstIp: 0,
-    dstPort: 0,
-    congAlg: '',
-  }).toString('hex'),
-];
+const HELLO = [encodeReady(0).toString('hex'), createHex(1)];
 
 test(
   'portus run: a datapath running as another uid is refused (one log line) unless --allow-uid names it',

@@ -9,13 +9,19 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { silentLogger, startAgent, type Algorithm, type DatapathHandle } from '../../src/agent/index.ts';
+import {
+  silentLogger,
+  startAgent,
+  type Agent,
+  type Algorithm,
+  type DatapathHandle,
+} from '../../src/agent/index.ts';
 import { aimd } from '../../src/algorithms/index.ts';
 import { ErrorCodes, PortusError } from '../../src/errors.ts';
 import { openUnix } from '../../src/ipc/index.ts';
-import { encodeCreate, encodeReady } from '../../src/wire/index.ts';
+import { encodeReady } from '../../src/wire/index.ts';
 import { buildCTools } from '../../bench/ipc/c/build.ts';
-import { fixture, runNode, tempDir } from './helpers.ts';
+import { createHex, fixture, runNode, tempDir } from './helpers.ts';
 
 const PEER = fixture('unix-peer.ts');
 const HELLO = Buffer.from('hello').toString('hex');
@@ -65,6 +71,11 @@ function loadgen(agent: string, me: string, flows: number, rounds: number): Prom
       }
     });
   });
+}
+
+/** The real agent (aimd) on a unix transport at `path`. */
+async function aimdAgent(path: string): Promise<Agent> {
+  return startAgent({ transport: await openUnix({ path }), algorithms: [aimd()], log: silentLogger });
 }
 
 /** Resolve once `cond()` holds, checking on every event-loop turn (no fixed sleeps). */
@@ -122,23 +133,10 @@ const STALL_BOUND_MS = 2000;
 test(`300 non-reading peers do not stall a legitimate datapath (every reply within ${STALL_BOUND_MS} ms)`, async () => {
   const { dir, cleanup } = tempDir('unix-bp');
   const agentPath = join(dir, 'portus');
-  const agent = startAgent({
-    transport: await openUnix({ path: agentPath }),
-    algorithms: [aimd()],
-    log: silentLogger,
-  });
+  const agent = await aimdAgent(agentPath);
   let peers: ChildProcess | null = null;
   try {
-    const create = encodeCreate({
-      sid: 1,
-      initCwnd: 14480,
-      mss: 1448,
-      srcIp: 0,
-      srcPort: 1,
-      dstIp: 0,
-      dstPort: 0,
-      congAlg: '',
-    }).toString('hex');
+    const create = createHex(1);
     // 300 sockets: READY + CREATE each (the agent answers with INSTALL and CHANGE_PROG), then silence
     const s = await silentPeers({
       to: agentPath,
@@ -163,11 +161,7 @@ test(`300 non-reading peers do not stall a legitimate datapath (every reply with
 test('1000 flows in closed loop from the libccp load generator: every report answered', async () => {
   const { dir, cleanup } = tempDir('unix-bp');
   const agentPath = join(dir, 'portus');
-  const agent = startAgent({
-    transport: await openUnix({ path: agentPath }),
-    algorithms: [aimd()],
-    log: silentLogger,
-  });
+  const agent = await aimdAgent(agentPath);
   try {
     const r = await loadgen(agentPath, join(dir, 'lg'), 1000, 5);
     assert.equal(r.started, 1000);
@@ -204,18 +198,7 @@ test('the agent closes the flows of a datapath the transport dropped, and keeps 
   });
   let stuck: ChildProcess | null = null;
   try {
-    const creates = Array.from({ length: 200 }, (_, i) =>
-      encodeCreate({
-        sid: i + 1,
-        initCwnd: 14480,
-        mss: 1448,
-        srcIp: 0,
-        srcPort: i,
-        dstIp: 0,
-        dstPort: 0,
-        congAlg: '',
-      }).toString('hex'),
-    );
+    const creates = Array.from({ length: 200 }, (_, i) => createHex(i + 1));
     // READY + 200 CREATEs, then never reading: INSTALL + 200 CHANGE_PROGs wait (11 queued, the rest in the backlog)
     stuck = (
       await silentPeers({ to: agentPath, dir, n: 1, send: [encodeReady(0).toString('hex'), ...creates] })

@@ -25,6 +25,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define BATCH 64
 #define MSG_MAX 2048
 #define QCAP 65536
@@ -84,19 +86,6 @@ static void emit(const struct tmpl *t, uint32_t sid) {
     qlen[i] = t->len[k];
     qtail++;
   }
-}
-
-static int set_addr(struct sockaddr_un *sa, const char *s) {
-  memset(sa, 0, sizeof(*sa));
-  sa->sun_family = AF_UNIX;
-  size_t n = strlen(s);
-  if (n >= sizeof(sa->sun_path)) return -1;
-  memcpy(sa->sun_path, s, n);
-  if (s[0] == '@') {
-    sa->sun_path[0] = 0;
-    return (int)(offsetof(struct sockaddr_un, sun_path) + n);
-  }
-  return (int)(offsetof(struct sockaddr_un, sun_path) + n + 1);
 }
 
 int main(int argc, char **argv) {

@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #include "ccp.h"
 
 #define BATCH 64
@@ -52,12 +54,6 @@ static uint64_t fake_now;
 static double *lat;
 static long nlat, latcap;
 static long errors;
-
-static double mono_us(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
 
 static uint64_t dp_now(void) { return fake_now += 1000000; }
 static uint64_t dp_since(uint64_t then) { return dp_now() - then; }
@@ -93,19 +89,6 @@ static int dp_send(struct ccp_datapath *dp, char *msg, int n) {
   return n;
 }
 
-static int set_addr(struct sockaddr_un *sa, const char *s) {
-  memset(sa, 0, sizeof(*sa));
-  sa->sun_family = AF_UNIX;
-  size_t n = strlen(s);
-  if (n >= sizeof(sa->sun_path)) return -1;
-  memcpy(sa->sun_path, s, n);
-  if (s[0] == '@') {
-    sa->sun_path[0] = 0;
-    return (int)(offsetof(struct sockaddr_un, sun_path) + n);
-  }
-  return (int)(offsetof(struct sockaddr_un, sun_path) + n + 1);
-}
-
 static void report(struct flow *f) {
   struct ccp_primitives *p = &f->conn->prims;
   p->bytes_acked = 1448;
@@ -116,11 +99,6 @@ static void report(struct flow *f) {
   f->outstanding = 1;
   f->sent_at = mono_us();
   if (ccp_invoke(f->conn) < 0) errors++;
-}
-
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
 }
 
 int main(int argc, char **argv) {
@@ -242,7 +220,7 @@ int main(int argc, char **argv) {
     flush();
   }
   if (tstop == 0) tstop = tend;
-  qsort(lat, nlat, sizeof(double), cmp);
+  qsort(lat, nlat, sizeof(double), cmp_double);
   double secs = (tend - t0) / 1e6;
   printf("{\"flows\":%d,\"started\":%d,\"sent\":%ld,\"answered\":%ld,\"unanswered\":%d,\"errors\":%ld,"
          "\"seconds\":%.3f,\"perSec\":%.0f,\"p50us\":%.1f,\"p99us\":%.1f,\"maxus\":%.1f}\n",

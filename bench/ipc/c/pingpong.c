@@ -15,11 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static double mono_us(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
+#include "common.h"
 
 static int bound(const char *path) {
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -40,11 +36,6 @@ static void to(int s, const char *path) {
     perror("pingpong: connect");
     exit(1);
   }
-}
-
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
 }
 
 int main(int argc, char **argv) {
@@ -80,7 +71,7 @@ int main(int argc, char **argv) {
   waitpid(child, NULL, 0);
   unlink(a);
   unlink(b);
-  qsort(lat, (size_t)n, sizeof(double), cmp);
+  qsort(lat, (size_t)n, sizeof(double), cmp_double);
   printf("{\"p50us\":%.1f,\"p99us\":%.1f,\"perSec\":%.0f}\n", lat[n / 2], lat[(long)(n * 0.99)], n / secs);
   return 0;
 }
