@@ -100,8 +100,8 @@ export function docFiles(root: string): string[] {
 // ---------------------------------------------------------------- shell blocks
 
 /** Every `portus` sub-command with its long and short options (from the real command tree). */
-function cliOptions(): Map<string, Set<string>> {
-  const program = buildProgram();
+export async function cliOptions(): Promise<Map<string, Set<string>>> {
+  const program = await buildProgram();
   const out = new Map<string, Set<string>>();
   for (const cmd of program.commands) {
     const opts = new Set<string>(['--help', '-h']);
@@ -115,7 +115,7 @@ function cliOptions(): Map<string, Set<string>> {
 }
 
 /** Check the `portus ...` commands of a shell block. */
-export function checkShell(b: Block, commands = cliOptions()): Problem[] {
+export function checkShell(b: Block, commands: Map<string, Set<string>>): Problem[] {
   const problems: Problem[] = [];
   const lines = b.code.split('\n');
   for (let i = 0; i < lines.length; i++) {
@@ -224,10 +224,10 @@ function runBlock(root: string, w: Written, timeoutMs: number): Problem | null {
 }
 
 /** Check the docs of the checkout at `root`; returns the problems and what was done. */
-export function checkDocs(
+export async function checkDocs(
   root: string,
   opts: { files?: string[]; run?: boolean; timeoutMs?: number } = {},
-): { problems: Problem[]; summary: string } {
+): Promise<{ problems: Problem[]; summary: string }> {
   const files = opts.files ?? docFiles(root);
   const blocks = files.flatMap((f) =>
     extractBlocks(relative(root, resolve(root, f)), readFileSync(resolve(root, f), 'utf8')),
@@ -241,7 +241,7 @@ export function checkDocs(
       if (v === '') problems.push({ doc: b.doc, line: b.line - 1, message: `<!-- ${k}: --> needs a reason` });
     }
   }
-  const commands = cliOptions();
+  const commands = await cliOptions();
   const shell = blocks.filter((b) => b.lang === 'sh' && b.noCheck === null);
   for (const b of shell) problems.push(...checkShell(b, commands));
   const ts = blocks.filter((b) => b.lang === 'ts' && b.noCheck === null);
@@ -285,7 +285,7 @@ if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith
   const args = process.argv.slice(2);
   const root = resolve(import.meta.dirname, '..');
   const files = args.filter((a) => !a.startsWith('--'));
-  const { problems, summary } = checkDocs(root, {
+  const { problems, summary } = await checkDocs(root, {
     files: files.length > 0 ? files : undefined,
     run: !args.includes('--no-run'),
   });

@@ -26,6 +26,8 @@ export const ErrorCodes = {
   IPC_UNAVAILABLE: 'ERR_PORTUS_IPC_UNAVAILABLE',
   /** A message that a transport cannot carry (too long for the char device...). */
   IPC_SEND: 'ERR_PORTUS_IPC_SEND',
+  /** A datagram refused (sender's credentials not admitted, no reply address, oversized). */
+  IPC_PEER: 'ERR_PORTUS_IPC_PEER',
   /** An algorithm could not be loaded or is not a valid algorithm. */
   ALGORITHM: 'ERR_PORTUS_ALGORITHM',
   /** Invalid input to the datapath machine that libccp would mis-handle (spec-marked defects). */

@@ -1,6 +1,6 @@
 /**
  * Peer of the raw baselines: binds `argv[2]` and sends every datagram straight back to its
- * sender over the same unix-dgram binding the transport uses — except a "flood request"
+ * sender over the same unix datagram addon the transport uses — except a "flood request"
  * (`FLOOD` + u32 count + u32 size), answered with `count` datagrams of `size` bytes as fast as the
  * receiver's queue allows (retrying on EAGAIN). Prints "ready" once bound; exits on SIGTERM or
  * when stdin closes.

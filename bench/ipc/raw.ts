@@ -1,5 +1,5 @@
 /**
- * Raw baselines over the unix-dgram binding, between two processes, with no CCP processing at
+ * Raw baselines over the unix datagram addon, between two processes, with no CCP processing at
  * all: the ping-pong round trip of a bare datagram ({@link rawPingPong}) and the one-way receive
  * rate of a flood ({@link rawFlood}). `bench/ipc` prints the agent's report → update round trip
  * and reports/s as ratios of these, measured in the same run.
@@ -168,10 +168,10 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   const n = Number(process.argv[2] ?? 10_000);
   const r = await rawPingPong({ n });
   console.log(
-    `raw unix-dgram ping-pong (${r.n} round trips, 40 B): p50 ${r.p50Us.toFixed(1)} µs, p99 ${r.p99Us.toFixed(1)} µs, mean ${r.meanUs.toFixed(1)} µs, min ${r.minUs.toFixed(1)} µs`,
+    `raw unix datagram ping-pong (${r.n} round trips, 40 B): p50 ${r.p50Us.toFixed(1)} µs, p99 ${r.p99Us.toFixed(1)} µs, mean ${r.meanUs.toFixed(1)} µs, min ${r.minUs.toFixed(1)} µs`,
   );
   const f = await rawFlood();
   console.log(
-    `raw unix-dgram flood (${f.n} datagrams, 40 B, one way): ${Math.round(f.perSecond)} datagrams/s`,
+    `raw unix datagram flood (${f.n} datagrams, 40 B, one way): ${Math.round(f.perSecond)} datagrams/s`,
   );
 }

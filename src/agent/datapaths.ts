@@ -220,6 +220,21 @@ export class DatapathTable {
       obs.emit({ kind: 'error', time: this.core.clock(), address: f.dp.address, sid: f.sid, detail });
   }
 
+  /**
+   * The datapath at `address` is gone (the transport dropped it: it stopped reading, or its socket
+   * vanished): close its flows, running their close hooks, and forget it. A later READY or CREATE
+   * from the same address registers it afresh. No-op for an unknown address.
+   */
+  removeDatapath(address: string, why: string): void {
+    const dp = this.map.get(address);
+    if (dp === undefined) return;
+    for (const f of [...dp.flows.values()]) this.closeFlow(f, `datapath gone: ${why}`);
+    this.map.delete(address);
+    this.core.log.warn(`datapath ${address} gone (${why}); its flows are closed`);
+    const obs = this.core.observers;
+    if (obs.active) obs.emit({ kind: 'datapath', time: this.core.clock(), address, detail: `gone: ${why}` });
+  }
+
   /** Close every flow of every datapath, running close hooks (agent shutdown). */
   closeAll(): void {
     for (const dp of this.map.values()) {

@@ -56,6 +56,12 @@ export interface ConnectOptions {
   blocking?: boolean;
   /** Unix socket path of the agent (default `/tmp/ccp/portus`). */
   socketPath?: string;
+  /** unix: besides root and our own uid, uids whose datagrams are served. */
+  allowUids?: readonly number[];
+  /** unix: gids whose datagrams are served. */
+  allowGids?: readonly number[];
+  /** unix: mode of the socket file (default 0o600). */
+  socketMode?: number;
   /** Parameters for classic classes (`this.params`). */
   params?: Readonly<Record<string, string>>;
   /** Where to log. */
@@ -79,7 +85,15 @@ export async function connect(
   if (!isAlgClass(alg) && (typeof alg !== 'object' || alg === null || typeof alg.newFlow !== 'function')) {
     throw new PortusError(ErrorCodes.ALGORITHM, 'connect() needs an AlgBase subclass or an Algorithm object');
   }
-  const transport = typeof ipc === 'string' ? await openIpc(ipc, { socketPath: opts.socketPath }) : ipc;
+  const transport =
+    typeof ipc === 'string'
+      ? await openIpc(ipc, {
+          socketPath: opts.socketPath,
+          allowUids: opts.allowUids,
+          allowGids: opts.allowGids,
+          socketMode: opts.socketMode,
+        })
+      : ipc;
   let agent: Agent;
   try {
     agent = startAgent({
@@ -102,6 +116,12 @@ export async function connect(
 export interface IpcLocation {
   /** unix: the agent's socket path (default `/tmp/ccp/portus`). */
   socketPath?: string;
+  /** unix: besides root and our own uid, uids whose datagrams are served (SO_PASSCRED). */
+  allowUids?: readonly number[];
+  /** unix: gids whose datagrams are served. */
+  allowGids?: readonly number[];
+  /** unix: mode of the socket file (default 0o600, whatever the umask). */
+  socketMode?: number;
   /** netlink: the port that plays the kernel (default 0 = the kernel; tests use another socket). */
   netlinkPeerPort?: number;
   /** char: the character device (default `/dev/ccpkp`). */
@@ -118,7 +138,14 @@ export function openIpc(
   where: IpcLocation = {},
 ): Promise<Transport> {
   if (kind === 'bpf') return openTransport('bpf', where.bpf ?? {});
-  if (kind === 'unix') return openTransport('unix', where.socketPath ? { path: where.socketPath } : {});
+  if (kind === 'unix') {
+    return openTransport('unix', {
+      ...(where.socketPath ? { path: where.socketPath } : {}),
+      ...(where.allowUids ? { allowUids: where.allowUids } : {}),
+      ...(where.allowGids ? { allowGids: where.allowGids } : {}),
+      ...(where.socketMode !== undefined ? { socketMode: where.socketMode } : {}),
+    });
+  }
   if (kind === 'netlink') {
     return openTransport(
       'netlink',

@@ -171,6 +171,13 @@ export function startAgent(opts: AgentOptions): Agent {
   const idle = table.idleTimeoutMs;
   const sweeper = idle > 0 ? setInterval(() => table.sweep(), Math.max(10, idle / 2)) : null;
   sweeper?.unref();
+  // a destination the transport gave up on: its flows are gone (deferred: this may be reported
+  // from inside a send, in the middle of a flow's onReport)
+  transport.onPeerGone?.((address, why) =>
+    queueMicrotask(() => {
+      if (!loop.closed) table.removeDatapath(address, why);
+    }),
+  );
 
   return {
     async close(): Promise<void> {

@@ -47,6 +47,10 @@ export interface RunOptions {
   maxFlows?: string;
   maxFlowsPerDatapath?: string;
   idleTimeout?: string;
+  /** `--allow-uid`/`--allow-gid` values (each may be a comma-separated list). */
+  allowUid?: string[];
+  allowGid?: string[];
+  socketMode?: string;
 }
 
 /** A positive integer option, or undefined (USAGE error otherwise). */
@@ -57,6 +61,30 @@ function countOption(name: string, v: string | undefined, min = 1): number | und
     throw new PortusError(ErrorCodes.USAGE, `${name} must be an integer ≥ ${min}, got '${v}'`);
   }
   return n;
+}
+
+/** Parse `--allow-uid`/`--allow-gid` values: ids, comma-separated and/or repeated. */
+export function parseIds(flag: string, list: readonly string[] = []): number[] {
+  const out: number[] = [];
+  for (const id of list.flatMap((v) => v.split(','))) {
+    const n = /^\d+$/.test(id.trim()) ? Number(id.trim()) : NaN;
+    if (!Number.isInteger(n) || n > 0xfffffffe) {
+      throw new PortusError(ErrorCodes.USAGE, `${flag} expects numeric ids (e.g. 1000,1001), got '${id}'`);
+    }
+    out.push(n);
+  }
+  return out;
+}
+
+/** Parse `--socket-mode` (octal, e.g. 600 or 0660). */
+export function parseSocketMode(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^0?[0-7]{3}$/.test(v))
+    throw new PortusError(
+      ErrorCodes.USAGE,
+      `--socket-mode expects an octal mode such as 600 or 0660, got '${v}'`,
+    );
+  return parseInt(v, 8);
 }
 
 /** Parse `k=v` strings into a record (USAGE error otherwise). */
@@ -193,8 +221,14 @@ export async function run(spec: string, opts: RunOptions): Promise<void> {
       throw new PortusError(ErrorCodes.USAGE, `--bpf-fto-us must be a positive integer`);
     }
   }
+  const allowUids = parseIds('--allow-uid', opts.allowUid);
+  const allowGids = parseIds('--allow-gid', opts.allowGid);
   const transport = await openIpc(kind, {
-    socketPath: opts.socket,
+    // `@name`: the abstract-namespace address '\0name'
+    socketPath: opts.socket?.startsWith('@') ? `\0${opts.socket.slice(1)}` : opts.socket,
+    allowUids,
+    allowGids,
+    socketMode: parseSocketMode(opts.socketMode),
     netlinkPeerPort,
     charDevice: opts.charDevice,
     charWritePath: opts.charWritePath,
@@ -287,6 +321,19 @@ export function register(program: Command): void {
     )
     .option('--ipc <kind>', 'transport: unix, netlink, char or bpf (eBPF datapath, docs/bpf.md)', 'unix')
     .option('--socket <path>', 'unix socket path of the agent (default /tmp/ccp/portus)')
+    .option(
+      '--allow-uid <uids>',
+      'unix: also serve datapaths running as these uids (comma-separated, repeatable; root and our uid always)',
+      (v: string, prev: string[]) => [...prev, v],
+      [],
+    )
+    .option(
+      '--allow-gid <gids>',
+      'unix: also serve datapaths whose primary gid is one of these (comma-separated, repeatable)',
+      (v: string, prev: string[]) => [...prev, v],
+      [],
+    )
+    .option('--socket-mode <mode>', 'unix: mode of the socket file, octal (default 600)')
     .option('--debug', 'log every message in and out, decoded')
     .option('--quiet', 'no status line every second')
     .option(

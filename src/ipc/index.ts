@@ -17,10 +17,10 @@ import type { CharDeviceOptions } from './chardev.ts';
 import { openBpf } from './bpf.ts';
 import type { BpfOptions } from './bpf.ts';
 
-export type { Address, ReceiveHandler, Transport } from './types.ts';
+export type { Address, PeerGoneHandler, ReceiveHandler, Transport } from './types.ts';
 export { createChannel } from './channel.ts';
 export type { ChannelOptions, ChannelPair } from './channel.ts';
-export { openUnix, DEFAULT_UNIX_PATH } from './unix.ts';
+export { openUnix, DEFAULT_UNIX_PATH, DEFAULT_SOCKET_MODE } from './unix.ts';
 export type { UnixOptions } from './unix.ts';
 export { openNetlink, NETLINK_ADDRESS, CCP_NETLINK_GROUP, NETLINK_USERSOCK } from './netlink.ts';
 export type { NetlinkOptions } from './netlink.ts';

@@ -11,8 +11,17 @@
  */
 export type Address = string;
 
-/** Called with each received buffer (which may hold several concatenated CCP messages). */
+/**
+ * Called with each received buffer (which may hold several concatenated CCP messages). The buffer
+ * is valid only during the call (transports may reuse it): copy what you keep.
+ */
 export type ReceiveHandler = (buf: Buffer, from: Address) => void;
+
+/**
+ * Called when a transport gives up on a destination: its backlog overflowed (it stopped reading).
+ * Its flows should be treated as gone; a later datagram from the same address starts over.
+ */
+export type PeerGoneHandler = (address: Address, reason: string) => void;
 
 /** A bidirectional message transport. */
 export interface Transport {
@@ -34,6 +43,8 @@ export interface Transport {
    * discard. Transports that never queue need not implement it.
    */
   drain?(timeoutMs: number): Promise<number>;
+  /** Install a handler for destinations the transport dropped (unix transport). */
+  onPeerGone?(handler: PeerGoneHandler): void;
   /** Close the transport and release its resources (removes a unix socket file it created). */
   close(): Promise<void>;
 }

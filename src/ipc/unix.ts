@@ -1,296 +1,302 @@
 /**
- * Unix-domain datagram transport (spec ipc.md §1), on the `unix-dgram` native binding
- * (docs/decisions.md). The agent binds a path (default `/tmp/ccp/portus`); each datagram's
- * sender path is the datapath's address and the reply address.
+ * Unix-domain datagram transport (spec ipc.md §1) on our native addon (`./unix-native.ts`).
+ * The agent binds a path (default `/tmp/ccp/portus`) or an abstract address (`'\0name'`); each
+ * datagram's sender address is the datapath's address and the reply address.
  *
- * The binding's low-level functions are used directly (not its EventEmitter wrapper): receive
- * errors are then reported instead of crashing, and no per-datagram info object is built.
- * Binding limits: it reports only *pathname* sender addresses (a datagram from an unbound or
- * abstract-namespace sender arrives without an address and is dropped, as portus does), and it
- * cannot bind or send to abstract addresses. Paths are limited to 107 bytes.
+ * Security (docs/ipc.md): the socket file gets an explicit mode (0600 by default) whatever the
+ * umask; an unsafe socket directory is refused; every datagram carries its sender's credentials
+ * (SO_PASSCRED) and only our own uid, root and the allowed uids/gids are served.
  *
- * A unix datagram socket queues only `net.unix.max_dgram_qlen` (10) datagrams per receiver and the
- * binding's sockets are non-blocking, so a burst of sends to a busy receiver meets EAGAIN. `send`
- * then keeps the message (a copy) in a per-destination backlog, in order, and retries as the
- * receiver drains its queue; only a backlog over `maxBacklog` makes `send` throw.
+ * Back-pressure: a send that finds a receiver's queue full (EAGAIN) keeps the message, in order,
+ * in that destination's backlog and waits — on the event loop, not on timers — for that receiver
+ * to read (a connect()ed probe socket polled for POLLOUT) or for our own send buffer to drain.
+ * A destination whose backlog exceeds `maxBacklog` is dropped (one log line, `onPeerGone`); every
+ * other destination keeps being served.
  * @module
  */
-import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import { dirname, join } from 'node:path';
-import type { Address, ReceiveHandler, Transport } from './types.ts';
+import { ErrorCodes, PortusError } from '../errors.ts';
+import type { Address, PeerGoneHandler, ReceiveHandler, Transport } from './types.ts';
 import { errnoName, sendError, unavailable } from './errors.ts';
+import { ByteQueue } from './byte-queue.ts';
+import { DatagramFlags, openDgramSocket, openProbe, type Probe, type Sender } from './unix-native.ts';
+import { checkAddress, isAbstract, prepareBindPath } from './unix-path.ts';
+
+export { unsafeDirectory } from './unix-path.ts';
 
 /** Default agent socket path (portus' `start!` and the Python bindings use it). */
 export const DEFAULT_UNIX_PATH = '/tmp/ccp/portus';
-/** `sizeof(sun_path) − 1` on Linux. */
-const MAX_PATH_BYTES = 107;
-/** −EAGAIN as the binding returns it. */
-const EAGAIN = -osConstants.errno.EAGAIN;
+/** Default mode of the socket file: only its owner may send to it. */
+export const DEFAULT_SOCKET_MODE = 0o600;
+/** Default send buffer requested (bytes): room for the queues of thousands of slow peers. */
+export const DEFAULT_SNDBUF = 32 << 20;
+
+const { EAGAIN, ENOBUFS, ENOENT, ECONNREFUSED, EPERM } = osConstants.errno;
+/** One log line per rejected uid per this many ms. */
+const REJECT_LOG_INTERVAL_MS = 60_000;
+/** Destinations waiting at once (each holds one probe socket) before new ones are dropped. */
+const MAX_WAITING = 4096;
+/** Idle destinations whose queue and probe are kept for reuse. */
+const MAX_IDLE_DESTS = 1024;
 
 /** Options of {@link openUnix}. */
 export interface UnixOptions {
-  /** Path to bind (default `/tmp/ccp/portus`). Its directory is created with mode 0700. */
+  /** Address to bind: a path (default `/tmp/ccp/portus`; its directory is created with mode 0700) or `'\0name'`. */
   path?: string;
   /** Default destination for `send(msg, '')` (e.g. a datapath's path). */
   peer?: string;
   /**
-   * Messages kept per destination while its receive queue is full (default 4096). Beyond that,
-   * `send` throws IPC_SEND.
+   * Messages kept per destination while its receive queue is full (default 4096). A destination
+   * whose backlog would exceed it is dropped (reported through `onError` and `onPeerGone`).
    */
   maxBacklog?: number;
+  /** Besides root and our own uid, uids whose datagrams are accepted. */
+  allowUids?: readonly number[];
+  /** Gids whose datagrams are accepted (a sender's primary gid). */
+  allowGids?: readonly number[];
+  /** Mode of the socket file (default 0o600), set explicitly whatever the umask. */
+  socketMode?: number;
+  /** Send buffer to request in bytes (default 32 MiB; above `net.core.wmem_max` only as root). */
+  sndbuf?: number;
 }
 
-/** The unix-dgram native binding's functions (untyped C++ addon, typed here). */
-interface UnixDgramBinding {
-  AF_UNIX: number;
-  SOCK_DGRAM: number;
-  socket(
-    domain: number,
-    type: number,
-    protocol: number,
-    onRecv: (status: number, buf: Buffer | null, path: string | null) => void,
-    onWritable: () => void,
-  ): number;
-  bind(fd: number, path: string): number;
-  connect(fd: number, path: string): number;
-  sendto(fd: number, buf: Buffer, offset: number, length: number, path: string): number;
-  close(fd: number): number;
-}
-
-let binding: UnixDgramBinding | null = null;
-
-/** Load the native binding once; IPC_UNAVAILABLE if it is missing or was not built. */
-export function unixDgramBinding(): UnixDgramBinding {
-  if (binding !== null) return binding;
-  try {
-    const require = createRequire(import.meta.url);
-    const root = dirname(require.resolve('unix-dgram/package.json'));
-    binding = require(join(root, 'build', 'Release', 'unix_dgram.node')) as UnixDgramBinding;
-    return binding;
-  } catch (err) {
-    throw unavailable(
-      'the unix-dgram native binding is not available (was `npm install` run with its install script approved?)',
-      err,
-    );
-  }
-}
-
-/** A raw unix datagram socket (used by the transport, the tests and the raw benchmark). */
+/** A raw unix datagram socket (used by tests and benchmarks as a peer). */
 export interface RawUnixSocket {
   readonly fd: number;
   /** Send one datagram; returns 0 or a negative errno. */
-  sendto(buf: Buffer, path: string): number;
+  sendto(buf: Uint8Array, path: string): number;
   close(): void;
 }
 
 /**
  * Create a non-blocking unix datagram socket, optionally bound to `path`, whose datagrams go to
- * `onRecv(status, buf, path)` (status < 0 is a negative errno; `path` null for unnamed senders).
+ * `onRecv(status, buf, from)` (status < 0 is a negative errno; `from` null for unnamed senders;
+ * `buf` is valid only during the call). No credential filtering.
  */
 export function rawUnixSocket(
-  onRecv: (status: number, buf: Buffer | null, path: string | null) => void,
+  onRecv: (status: number, buf: Buffer | null, from: string | null) => void,
   path?: string,
 ): RawUnixSocket {
-  const b = unixDgramBinding();
-  const fd = b.socket(b.AF_UNIX, b.SOCK_DGRAM, 0, onRecv, () => {});
-  if (fd < 0) throw unavailable(`cannot create a unix datagram socket: ${errnoName(fd)}`);
+  const s = openDgramSocket((buf, from) => onRecv(0, buf, from === '' ? null : from));
+  s.onRecvError((errno) => onRecv(errno, null, null));
   if (path !== undefined) {
-    const err = b.bind(fd, path);
+    const err = s.bind(path);
     if (err < 0) {
-      b.close(fd);
-      const why =
-        errnoName(err) === 'EACCES'
-          ? 'permission denied'
-          : errnoName(err) === 'EADDRINUSE'
-            ? 'path in use'
-            : '';
-      throw unavailable(`cannot bind unix socket ${path}: ${errnoName(err)}${why ? ` (${why})` : ''}`);
+      s.close();
+      throw unavailable(`cannot bind unix socket ${JSON.stringify(path)}: ${errnoName(err)}`);
     }
   }
-  let open = true;
-  return {
-    fd,
-    sendto(buf: Buffer, to: string): number {
-      return b.sendto(fd, buf, 0, buf.length, to);
-    },
-    close(): void {
-      if (!open) return;
-      open = false;
-      b.close(fd);
-    },
-  };
+  return { fd: s.fd, sendto: (buf, to) => s.sendto(buf, to), close: () => s.close() };
 }
 
-function checkPath(path: string, what: string): void {
-  if (typeof path !== 'string' || path.length === 0) throw unavailable(`${what} must be a non-empty path`);
-  if (path.charCodeAt(0) === 0) {
-    throw unavailable(
-      `${what} ${JSON.stringify(path)}: abstract addresses are not supported by the unix-dgram binding`,
-    );
-  }
-  if (Buffer.byteLength(path) > MAX_PATH_BYTES) {
-    throw unavailable(`${what} ${path} is longer than ${MAX_PATH_BYTES} bytes (the sun_path limit)`);
-  }
+/** A destination that had to wait at least once: its queue and its probe, both kept for reuse. */
+interface Dest {
+  readonly addr: string;
+  readonly queue: ByteQueue;
+  /** Watches the destination's receive queue (a connect()ed socket), or null. */
+  probe: Probe | null;
+  /** The probe fired and nothing was sent since (a second EAGAIN then means it is stale). */
+  woken: boolean;
 }
 
-/** True if a socket is bound and receiving at `path` (probe with connect()). */
-function socketInUse(path: string): boolean {
-  const b = unixDgramBinding();
-  const fd = b.socket(
-    b.AF_UNIX,
-    b.SOCK_DGRAM,
-    0,
-    () => {},
-    () => {},
-  );
-  if (fd < 0) return false;
-  try {
-    return b.connect(fd, path) === 0;
-  } finally {
-    b.close(fd);
-  }
-}
+const describe = (err: number): string => {
+  const name = errnoName(err);
+  return -err === ENOENT || -err === ECONNREFUSED
+    ? `${name} (no socket is bound there: the datapath is gone?)`
+    : name;
+};
 
-/**
- * Why an existing socket directory is unsafe, or null: owned by another (non-root) user, or
- * writable by group/others without the sticky bit (they could replace the socket).
- */
-export function unsafeDirectory(st: { uid: number; mode: number }): string | null {
-  const me = process.getuid?.() ?? st.uid;
-  if (st.uid !== me && st.uid !== 0) return `is owned by another user (uid ${st.uid})`;
-  if ((st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0) return 'is writable by other users';
-  return null;
-}
-
-/**
- * Prepare `path` for binding: create its directory with mode 0700 if missing (only that one
- * level, like portus), refuse a non-socket file or a socket another process is bound to, and
- * remove a stale socket file.
- */
-function prepareBindPath(path: string): void {
-  const dir = dirname(path);
-  let dirStat;
-  try {
-    dirStat = lstatSync(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw unavailable(`cannot access ${dir}: ${(err as Error).message}`, err);
-    }
-  }
-  if (dirStat === undefined) {
-    try {
-      mkdirSync(dir, { mode: 0o700 });
-      chmodSync(dir, 0o700); // the umask may have removed bits; make the mode exact
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw unavailable(`cannot create the socket directory ${dir}: ${(err as Error).message}`, err);
-      }
-    }
-  } else if (!dirStat.isDirectory()) {
-    throw unavailable(`${dir} exists and is not a directory`);
-  } else {
-    const warning = unsafeDirectory(dirStat);
-    if (warning !== null) {
-      process.emitWarning(
-        `socket directory ${dir} ${warning}: other local users may forge or intercept reports`,
-        'PortusIpcWarning',
-      );
-    }
-  }
-  let st;
-  try {
-    st = lstatSync(path);
-  } catch {
-    return; // nothing there
-  }
-  if (!st.isSocket()) throw unavailable(`${path} exists and is not a socket; refusing to remove it`);
-  if (socketInUse(path)) throw unavailable(`${path} is in use by another process (another agent running?)`);
-  try {
-    unlinkSync(path);
-  } catch (err) {
-    throw unavailable(`cannot remove the stale socket ${path}: ${(err as Error).message}`, err);
-  }
-}
+const show = (addr: string): string => (isAbstract(addr) ? `@${addr.slice(1)}` : addr);
 
 /**
  * Open the agent's unix datagram transport bound at `opts.path` (default `/tmp/ccp/portus`).
- * Received datagrams are delivered with the sender's path as the address; `send(msg, to)` sends
- * one datagram to `to` (or to `opts.peer` when `to` is '').
- * @throws PortusError(IPC_UNAVAILABLE) when the binding is missing, the path is in use by a live
- *   socket or is not a socket, or binding is not permitted.
+ * Received datagrams are delivered with the sender's address; `send(msg, to)` sends one datagram
+ * to `to` (or to `opts.peer` when `to` is '').
+ * @throws PortusError(IPC_UNAVAILABLE) when the addon is missing, the directory is unsafe, the path
+ *   is in use by a live socket or is not a socket, or binding is not permitted.
  */
 export async function openUnix(opts: UnixOptions = {}): Promise<Transport> {
   const path = opts.path ?? DEFAULT_UNIX_PATH;
-  checkPath(path, 'socket path');
-  if (opts.peer !== undefined) checkPath(opts.peer, 'peer path');
-  prepareBindPath(path);
+  checkAddress(path, 'socket path');
+  if (opts.peer !== undefined) checkAddress(opts.peer, 'peer path');
+  const mode = opts.socketMode ?? DEFAULT_SOCKET_MODE;
+  if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) {
+    throw unavailable(`socket mode ${String(mode)} is not a permission mode (0 to 0o777)`);
+  }
+  if (!isAbstract(path)) prepareBindPath(path);
 
   let handler: ReceiveHandler | null = null;
   let errorHandler: ((err: Error) => void) | null = null;
+  const goneHandlers: PeerGoneHandler[] = [];
   const report = (err: Error): void => {
     if (errorHandler !== null) errorHandler(err);
     else process.emitWarning(err.message, 'PortusIpcWarning');
   };
-  const onRecv = (status: number, buf: Buffer | null, from: string | null): void => {
-    if (status < 0 || buf === null) {
-      if (errnoName(status) !== 'EAGAIN')
-        report(unavailable(`unix socket receive failed: ${errnoName(status)}`));
-      return;
-    }
-    if (from === null) {
-      report(new Error('dropped a datagram from an unnamed or abstract-address sender (no reply address)'));
-      return;
-    }
-    if (buf.length === 0 || handler === null) return;
-    try {
-      handler(buf, from);
-    } catch (err) {
-      report(err as Error); // never let a handler exception escape into the native callback
-    }
-  };
-  const sock = rawUnixSocket(onRecv, path);
-  const ino = lstatSync(path).ino;
-  let closed = false;
 
-  // Messages waiting because a receiver's queue was full (EAGAIN), per destination, in order.
-  const backlog = new Map<string, Buffer[]>();
-  const maxBacklog = opts.maxBacklog ?? 4096;
-  let flushTimer: NodeJS.Timeout | NodeJS.Immediate | null = null;
-  let idleFlushes = 0;
-  const describe = (err: number): string => {
-    const name = errnoName(err);
-    return name === 'ENOENT' || name === 'ECONNREFUSED'
-      ? `${name} (no socket is bound there: the datapath is gone?)`
-      : name;
+  // one log line per rejected uid per interval (bounded map)
+  const rejectedAt = new Map<number, { at: number; suppressed: number }>();
+  const reject = (sender: Readonly<Sender>, from: string): void => {
+    const now = Date.now();
+    const seen = rejectedAt.get(sender.uid);
+    if (seen !== undefined && now - seen.at < REJECT_LOG_INTERVAL_MS) {
+      seen.suppressed++;
+      return;
+    }
+    if (rejectedAt.size >= 1024) rejectedAt.clear();
+    const more =
+      seen !== undefined && seen.suppressed > 0 ? ` (${seen.suppressed} more since the last report)` : '';
+    rejectedAt.set(sender.uid, { at: now, suppressed: 0 });
+    report(
+      new PortusError(
+        ErrorCodes.IPC_PEER,
+        `rejected datagrams from uid ${sender.uid} (gid ${sender.gid}, pid ${sender.pid}, address ` +
+          `${show(from) || 'unnamed'})${more}: only root, uid ${process.geteuid?.() ?? '?'} and the ` +
+          `allowed uids/gids (--allow-uid/--allow-gid) may talk to the agent`,
+      ),
+    );
   };
-  const flush = (): void => {
-    flushTimer = null;
-    if (closed) return;
-    let progress = false;
-    for (const [dest, queue] of backlog) {
-      while (queue.length > 0) {
-        const err = sock.sendto(queue[0]!, dest);
-        if (err === EAGAIN) break;
-        queue.shift();
-        progress = true;
-        if (err < 0) {
-          report(
-            sendError(`cannot send to ${dest}: ${describe(err)}; ${queue.length} queued messages dropped`),
+
+  // destinations dropped (backlog overflow, socket gone): sends to them are discarded until they talk again
+  const dropped = new Set<string>();
+
+  const sock = openDgramSocket(
+    (buf, from, flags, sender) => {
+      if (flags !== 0) {
+        if ((flags & DatagramFlags.REJECTED) !== 0) return reject(sender, from);
+        if ((flags & DatagramFlags.UNNAMED) !== 0) {
+          return report(
+            new PortusError(
+              ErrorCodes.IPC_PEER,
+              `dropped a datagram from an unnamed sender (pid ${sender.pid}): it has no reply address; bind the datapath's socket first`,
+            ),
           );
-          queue.length = 0;
+        }
+        if ((flags & DatagramFlags.TRUNCATED) !== 0) {
+          return report(
+            new PortusError(ErrorCodes.IPC_PEER, `dropped an oversized datagram from ${show(from)}`),
+          );
         }
       }
-      if (queue.length === 0) backlog.delete(dest);
-    }
-    if (backlog.size > 0) scheduleFlush(progress);
+      if (buf.length === 0 || handler === null) return;
+      if (dropped.size > 0) dropped.delete(from); // it is reading and talking again
+      try {
+        handler(buf, from);
+      } catch (err) {
+        report(err as Error); // never let a handler exception escape into the native callback
+      }
+    },
+    { passCred: true, sndbuf: opts.sndbuf ?? DEFAULT_SNDBUF },
+  );
+  sock.onRecvError((errno) => report(unavailable(`unix socket receive failed: ${errnoName(errno)}`)));
+  if (opts.allowUids !== undefined || opts.allowGids !== undefined) {
+    sock.allow(opts.allowUids ?? [], opts.allowGids ?? []);
+  }
+  const bindErr = sock.bind(path);
+  if (bindErr < 0) {
+    sock.close();
+    const name = errnoName(bindErr);
+    const why = name === 'EACCES' ? ' (permission denied)' : name === 'EADDRINUSE' ? ' (address in use)' : '';
+    throw unavailable(`cannot bind unix socket ${show(path)}: ${name}${why}`);
+  }
+  let ino = -1;
+  if (!isAbstract(path)) {
+    chmodSync(path, mode);
+    ino = lstatSync(path).ino;
+  }
+  let closed = false;
+
+  const dests = new Map<string, Dest>();
+  /** Destinations with messages waiting. */
+  let waitingCount = 0;
+  const bufferWaiters = new Set<Dest>();
+  const maxBacklog = opts.maxBacklog ?? 4096;
+
+  const forget = (d: Dest): void => {
+    if (d.queue.count > 0) waitingCount--;
+    d.queue.clear();
+    d.probe?.close();
+    d.probe = null;
+    dests.delete(d.addr);
+    bufferWaiters.delete(d);
   };
-  const scheduleFlush = (soon: boolean): void => {
-    if (flushTimer !== null) return;
-    idleFlushes = soon ? 0 : Math.min(idleFlushes + 1, 10);
-    // retry at once while the receiver drains its queue, then back off to at most 10 ms
-    flushTimer = idleFlushes === 0 ? setImmediate(flush) : setTimeout(flush, idleFlushes);
+
+  const dropDestination = (d: Dest, reason: string): void => {
+    const lost = d.queue.count;
+    forget(d);
+    if (dropped.size >= 4096) dropped.clear();
+    dropped.add(d.addr);
+    report(sendError(`dropped datapath ${show(d.addr)}: ${reason}; ${lost} waiting messages discarded`));
+    for (const h of goneHandlers) h(d.addr, reason);
+  };
+
+  /**
+   * Its socket is gone (or refuses): discard what waits, with one error report. Not a peer-gone
+   * event: a restarted datapath may already be binding the same address again.
+   */
+  const discard = (d: Dest, why: string): void => {
+    const lost = d.queue.count;
+    forget(d);
+    report(sendError(`cannot send to ${show(d.addr)}: ${why}; ${lost} waiting messages discarded`));
+  };
+
+  const destFor = (addr: string): Dest => {
+    let d = dests.get(addr);
+    if (d !== undefined) return d;
+    if (dests.size >= MAX_IDLE_DESTS + waitingCount) {
+      for (const old of dests.values()) if (old.queue.count === 0) forget(old);
+    }
+    d = { addr, queue: new ByteQueue(), probe: null, woken: false };
+    dests.set(addr, d);
+    return d;
+  };
+
+  const flushBufferWaiters = (): void => {
+    const ds = [...bufferWaiters];
+    bufferWaiters.clear();
+    for (const d of ds) flush(d);
+  };
+
+  /** Send what waits for `d`, in order, until the receiver (or our buffer) is full again. */
+  const flush = (d: Dest): void => {
+    if (closed) return;
+    const q = d.queue;
+    while (q.count > 0) {
+      const err = sock.sendto(q.buf, d.addr, q.headOffset(), q.headLength());
+      if (err === 0) {
+        q.shift();
+        d.woken = false;
+        continue;
+      }
+      if (-err === EAGAIN) {
+        if (d.probe !== null && !d.woken) return d.probe.arm();
+        // no probe yet, or it fired without room: it may watch a socket that was replaced
+        d.probe?.close();
+        const p = openProbe(d.addr, () => {
+          d.woken = true;
+          flush(d);
+        });
+        d.probe = null;
+        d.woken = false;
+        if (typeof p === 'number') {
+          // EPERM: the destination is connect()ed to us, so Linux never applies its queue limit
+          // to us and only our own send buffer can be full: wait for that
+          if (-p !== EPERM) return discard(d, describe(p));
+          bufferWaiters.add(d);
+          sock.onWritable(flushBufferWaiters);
+          return;
+        }
+        d.probe = p;
+        return;
+      }
+      if (-err === ENOBUFS) {
+        bufferWaiters.add(d);
+        sock.onWritable(flushBufferWaiters);
+        return;
+      }
+      return discard(d, describe(err));
+    }
+    waitingCount--;
   };
 
   const transport: Transport = {
@@ -299,34 +305,36 @@ export async function openUnix(opts: UnixOptions = {}): Promise<Transport> {
       if (closed) throw sendError('unix transport is closed');
       const dest = to === '' ? opts.peer : to;
       if (dest === undefined || dest === '') throw sendError('no destination address (and no default peer)');
-      if (dest.charCodeAt(0) === 0)
-        throw sendError('abstract addresses are not supported by the unix-dgram binding');
-      const buf = Buffer.isBuffer(msg) ? msg : Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength);
-      const queue = backlog.get(dest);
-      if (queue !== undefined) {
-        // keep the order: earlier messages to this destination are still waiting
-        if (queue.length >= maxBacklog) {
-          throw sendError(
-            `cannot send to ${dest}: ${maxBacklog} messages are already waiting (the datapath is not reading)`,
-          );
+      if (waitingCount > 0) {
+        const d = dests.get(dest);
+        if (d !== undefined && d.queue.count > 0) {
+          // keep the order: earlier messages to this destination are still waiting
+          if (d.queue.count >= maxBacklog) {
+            return dropDestination(d, `more than ${maxBacklog} messages waiting (it is not reading)`);
+          }
+          d.queue.push(msg);
+          return;
         }
-        queue.push(Buffer.from(buf));
-        return;
       }
-      const err = sock.sendto(buf, dest);
+      if (dropped.size > 0 && dropped.has(dest)) return; // dropped: its flows are gone
+      const err = sock.sendto(msg, dest);
       if (err === 0) return;
-      if (err === EAGAIN) {
-        // the receiver's queue is full (net.unix.max_dgram_qlen, 10 by default): wait for it
-        backlog.set(dest, [Buffer.from(buf)]);
-        scheduleFlush(true);
+      if (-err === EAGAIN || -err === ENOBUFS) {
+        const d = destFor(dest);
+        if (waitingCount >= MAX_WAITING) {
+          return dropDestination(d, `${MAX_WAITING} other datapaths are already not reading`);
+        }
+        d.queue.push(msg);
+        waitingCount++;
+        flush(d); // sets up the wait (probe or send-buffer writability)
         return;
       }
-      throw sendError(`cannot send to ${dest}: ${describe(err)}`);
+      throw sendError(`cannot send to ${show(dest)}: ${describe(err)}`);
     },
     drain(timeoutMs: number): Promise<number> {
       const queued = (): number => {
         let n = 0;
-        for (const q of backlog.values()) n += q.length;
+        for (const d of dests.values()) n += d.queue.count;
         return n;
       };
       const deadline = Date.now() + timeoutMs;
@@ -345,19 +353,22 @@ export async function openUnix(opts: UnixOptions = {}): Promise<Transport> {
     onError(h: (err: Error) => void): void {
       errorHandler = h;
     },
+    onPeerGone(h: PeerGoneHandler): void {
+      goneHandlers.push(h);
+    },
     close(): Promise<void> {
       if (closed) return Promise.resolve();
       closed = true;
-      if (flushTimer !== null) {
-        clearTimeout(flushTimer as NodeJS.Timeout);
-        clearImmediate(flushTimer as NodeJS.Immediate);
-      }
-      backlog.clear();
+      for (const d of dests.values()) d.probe?.close();
+      dests.clear();
+      bufferWaiters.clear();
       sock.close();
-      try {
-        if (lstatSync(path).ino === ino) unlinkSync(path); // only our own socket file
-      } catch {
-        // already removed
+      if (ino >= 0) {
+        try {
+          if (lstatSync(path).ino === ino) unlinkSync(path); // only our own socket file
+        } catch {
+          // already removed
+        }
       }
       return Promise.resolve();
     },

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { encodeCreate } from '../../src/wire/index.ts';
 
 /** Absolute path of a fixture script. */
 export const fixture = (name: string): string =>
@@ -66,4 +67,18 @@ export function nextEvent<T>(register: (fn: (v: T) => void) => void, ms = 10_000
       resolve(v);
     });
   });
+}
+
+/** A CREATE for flow `sid` (MSS 1448, initial window 10 MSS), as hex for the peer fixtures. */
+export function createHex(sid: number): string {
+  return encodeCreate({
+    sid,
+    initCwnd: 14480,
+    mss: 1448,
+    srcIp: 0,
+    srcPort: sid,
+    dstIp: 0,
+    dstPort: 0,
+    congAlg: '',
+  }).toString('hex');
 }
