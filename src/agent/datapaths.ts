@@ -5,6 +5,7 @@
  * @module
  */
 import type { CreateMsg } from '../wire/index.ts';
+import { flowEndpoints } from './address.ts';
 import { errText, firstLine, type AgentCore } from './core.ts';
 import { FlowState, type DatapathState } from './flow.ts';
 import type { DatapathInfo } from './types.ts';
@@ -102,7 +103,7 @@ export class DatapathTable {
     const outer = updates.enter();
     try {
       f.user = alg.alg.newFlow(f, info);
-      log.debug(`flow ${m.sid} (${address}) created with algorithm '${alg.alg.name}'`);
+      log.debug(`flow ${m.sid} (${address}) ${flowEndpoints(info)} created with algorithm '${alg.alg.name}'`);
     } catch (e) {
       stats.errors++;
       log.error(`flow ${m.sid} (${address}): creating the flow (${alg.alg.name}) threw: ${errText(e)}`);

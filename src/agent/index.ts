@@ -11,6 +11,7 @@ import { startAgent, type Agent } from './runtime.ts';
 import type { Algorithm } from './types.ts';
 
 export { AlgBase, classicAlgorithm, isAlgClass, type AlgClass } from './classic.ts';
+export { flowEndpoints, ipv4String, ipv4ToRaw, portNumber, portToRaw } from './address.ts';
 export { createLogger, silentLogger, type Logger, type LogLevel } from './log.ts';
 export { formatMessage } from './format.ts';
 export type { AgentEvent, AgentEventListener, FlowView } from './observe.ts';
@@ -36,20 +37,20 @@ export type {
 /** Options of {@link connect}. */
 export interface ConnectOptions {
   /** Log every message in and out. */
-  debug?: boolean;
+  debug?: boolean | undefined;
   /**
    * Resolve only when the agent has stopped (on SIGINT/SIGTERM, after a clean shutdown);
    * otherwise resolve with the running agent at once. Default false.
    */
-  blocking?: boolean;
+  blocking?: boolean | undefined;
   /** Unix socket path of the agent (default `/tmp/ccp/portus`). */
-  socketPath?: string;
+  socketPath?: string | undefined;
   /** Parameters for classic classes (`this.params`). */
-  params?: Readonly<Record<string, string>>;
+  params?: Readonly<Record<string, string>> | undefined;
   /** Where to log. */
-  log?: Logger;
+  log?: Logger | undefined;
   /** Program-table size of the datapaths (default 9). */
-  maxPrograms?: number;
+  maxPrograms?: number | undefined;
 }
 
 /**
@@ -89,13 +90,13 @@ export async function connect(
 /** Where {@link openIpc} opens its transport. */
 export interface IpcLocation {
   /** unix: the agent's socket path (default `/tmp/ccp/portus`). */
-  socketPath?: string;
+  socketPath?: string | undefined;
   /** netlink: the port that plays the kernel (default 0 = the kernel; tests use another socket). */
-  netlinkPeerPort?: number;
+  netlinkPeerPort?: number | undefined;
   /** char: the character device (default `/dev/ccpkp`). */
-  charDevice?: string;
+  charDevice?: string | undefined;
   /** char: write to this path instead of the device (a FIFO-pair stand-in in tests). */
-  charWritePath?: string;
+  charWritePath?: string | undefined;
 }
 
 /** Open a transport by kind. */

@@ -42,26 +42,33 @@ export interface AgentOptions {
   /** Algorithms, portus style or classic classes, in registration order (this fixes program uids). */
   algorithms: ReadonlyArray<Algorithm | AlgClass>;
   /** Name of the algorithm for flows whose CREATE names none of them (default: the first). */
-  defaultAlgorithm?: string;
+  defaultAlgorithm?: string | undefined;
   /** Log every message in and out, decoded, one line each. */
-  debug?: boolean;
+  debug?: boolean | undefined;
   /** Where to log (default: stderr, level debug if `debug` else info). */
-  log?: Logger;
+  log?: Logger | undefined;
   /** Programs a datapath's table can hold (default 9, ccp-kernel's 10 slots minus one). */
-  maxPrograms?: number;
+  maxPrograms?: number | undefined;
   /** Parameters handed to classic classes as `this.params`. */
-  params?: Readonly<Record<string, string>>;
+  params?: Readonly<Record<string, string>> | undefined;
   /**
    * The agent's clock in microseconds, exposed to algorithms as `datapath.now()`. Default: a
    * monotonic wall clock (`performance.now()`). Simulators pass their simulated clock.
    */
-  now?: () => number;
+  now?: (() => number) | undefined;
 }
 
 /** A running agent. */
 export interface Agent {
   /** Close every flow (calling its close hook), then the transport. Idempotent. */
   close(): Promise<void>;
+  /**
+   * A promise that settles when the agent has stopped, like portus' `CCPHandle::wait`: it
+   * fulfils once `close()` (from any caller, e.g. a signal handler) has closed every flow and the
+   * transport, and rejects with the error if stopping failed (the transport could not be closed).
+   * Every call returns the same promise; a rejection nobody waits for is not reported as unhandled.
+   */
+  wait(): Promise<void>;
   /** Current counters. */
   stats(): AgentStats;
   /** Programs known to the agent, by ascending uid. */
@@ -131,13 +138,24 @@ export function startAgent(opts: AgentOptions): Agent {
     log.error(`transport error: ${e.message}`);
   });
 
+  let stopped!: { resolve: () => void; reject: (e: unknown) => void };
+  const done = new Promise<void>((resolve, reject) => (stopped = { resolve, reject }));
+  done.catch(() => {}); // a failure is reported to close()'s caller; wait() is optional
+
   return {
     async close(): Promise<void> {
-      if (loop.closed) return;
+      if (loop.closed) return done;
       loop.closed = true;
-      datapaths.closeAll();
-      await transport.close();
+      try {
+        datapaths.closeAll();
+        await transport.close();
+      } catch (e) {
+        stopped.reject(e);
+        throw e;
+      }
+      stopped.resolve();
     },
+    wait: () => done,
     stats(): AgentStats {
       stats.datapaths = datapaths.size;
       stats.flows = datapaths.flows;
