@@ -17,6 +17,7 @@ const BENCHES = [
   'bench/ipc/run.ts',
   'bench/sim/run.ts',
   'bench/cli/startup.ts',
+  'bench/zoo/run.ts',
 ];
 
 const filter = process.argv.slice(2);

@@ -14,8 +14,14 @@ export {
   cubic,
   genericCongAvoid,
   gcaConfig,
+  bbr,
+  copa,
+  vegas,
+  nimbus,
+  dctcp,
 } from './algorithms/index.ts';
 export type { GcaAlgorithm, GcaConfig, GcaFlow, Measurements, Params } from './algorithms/index.ts';
+export type { NimbusHooks, NimbusMode } from './algorithms/index.ts';
 export { ErrorCodes, PortusError, CompileError, WireError, isPortusError, type ErrorCode } from './errors.ts';
 export { compile, disassemble, type Program, type Scope } from './lang/index.ts';
 export { openTransport, createChannel, type Transport } from './ipc/index.ts';

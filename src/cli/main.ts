@@ -52,8 +52,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   {
     name: 'run',
     term: 'run [options] <algorithm>',
-    description:
-      'run the agent in the foreground with a built-in algorithm (aimd, const, reno, cubic) or one from a .ts/.js file',
+    description: 'run the agent in the foreground with a built-in algorithm or one from a .ts/.js file',
     load: () => import('./run.ts'),
   },
   {

@@ -212,10 +212,11 @@ export async function run(spec: string, opts: RunOptions): Promise<void> {
 export function register(program: Command): void {
   program
     .command('run')
-    .description(
-      `run the agent in the foreground with a built-in algorithm (${algorithmNames().join(', ')}) or one from a .ts/.js file`,
+    .description('run the agent in the foreground with a built-in algorithm or one from a .ts/.js file')
+    .argument(
+      '<algorithm>',
+      `built-in algorithm (${algorithmNames().join(', ')}), or path to a .ts/.js file exporting one`,
     )
-    .argument('<algorithm>', 'built-in algorithm name, or path to a .ts/.js file exporting one')
     .option('--ipc <kind>', 'transport: unix, netlink or char', 'unix')
     .option('--socket <path>', 'unix socket path of the agent (default /tmp/ccp/portus)')
     .option('--debug', 'log every message in and out, decoded')
