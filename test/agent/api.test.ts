@@ -182,16 +182,7 @@ test("address helpers read a ccp-kernel CREATE (network byte order), as in the s
   const m = decode(bytes);
   assert.equal(m.type, MsgType.CREATE);
   if (m.type !== MsgType.CREATE) return;
-  const info: DatapathInfo = {
-    sockId: m.sid,
-    initCwnd: m.initCwnd,
-    mss: m.mss,
-    srcIp: m.srcIp,
-    srcPort: m.srcPort,
-    dstIp: m.dstIp,
-    dstPort: m.dstPort,
-    congAlg: m.congAlg,
-  };
+  const info: DatapathInfo = { ...m, sockId: m.sid };
   assert.equal(ipv4String(info.srcIp), '10.0.0.1');
   assert.equal(portNumber(info.srcPort), 5001);
   assert.equal(flowEndpoints(info), '10.0.0.1:5001 > 10.0.0.2:40000');
