@@ -14,7 +14,7 @@ export const ErrorCodes = {
   WIRE: 'ERR_PORTUS_WIRE',
   /** A message the agent refuses to build (too many updates, value out of range...). */
   ENCODE: 'ERR_PORTUS_ENCODE',
-  /** Reading a report field that the program does not report, or from a stale program. */
+  /** Reading a report field that the program does not report (or that the message lacks). */
   REPORT_FIELD: 'ERR_PORTUS_REPORT_FIELD',
   /** Updating a field that cannot be updated (unknown, report, primitive, reserved). */
   UPDATE_FIELD: 'ERR_PORTUS_UPDATE_FIELD',
@@ -44,6 +44,11 @@ export const ErrorCodes = {
   SWEEP_QUEUE: 'ERR_PORTUS_SWEEP_QUEUE',
   /** An argument of the wrong type to a public function (e.g. a program source that is not a string). */
   INVALID_ARG: 'ERR_PORTUS_INVALID_ARG',
+  /**
+   * Reading a report that can no longer be read: it crossed a program switch (a report of the
+   * flow's previous program), or its `onReport` call has returned.
+   */
+  STALE_REPORT: 'ERR_PORTUS_STALE_REPORT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

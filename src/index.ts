@@ -87,3 +87,5 @@ export type {
   Trace,
 } from './sim/index.ts';
 export { startDashboard, type Dashboard, type DashboardOptions } from './dashboard/index.ts';
+/** The wire codecs (also the `portus/wire` entry), for datapath authors. */
+export * as wire from './wire/index.ts';

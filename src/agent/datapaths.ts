@@ -13,6 +13,7 @@
  * @module
  */
 import { encodeUpdateFields, type CreateMsg } from '../wire/index.ts';
+import { flowEndpoints } from './address.ts';
 import { errText, firstLine, type AgentCore } from './core.ts';
 import { FlowState, type DatapathState } from './flow.ts';
 import type { DatapathInfo } from './types.ts';
@@ -163,7 +164,7 @@ export class DatapathTable {
     const outer = updates.enter();
     try {
       f.user = alg.alg.newFlow(f, info);
-      log.debug(`flow ${m.sid} (${address}) created with algorithm '${alg.alg.name}'`);
+      log.debug(`flow ${m.sid} (${address}) ${flowEndpoints(info)} created with algorithm '${alg.alg.name}'`);
     } catch (e) {
       stats.errors++;
       this.core.exceptions.record(

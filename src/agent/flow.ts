@@ -10,7 +10,7 @@ import type { FlowView } from './observe.ts';
 import type { AlgEntry, ProgramEntry } from './programs.ts';
 import type { ReportImpl } from './report.ts';
 import type { DatapathHandle, DatapathInfo, FieldUpdates, FieldValue, Flow } from './types.ts';
-import { checkValue, resolveTarget, updatePairs } from './updates.ts';
+import { checkFieldValue, resolveTarget, updatePairs } from './updates.ts';
 
 /** A datapath as the agent knows it: its address, its live flows and its installed programs. */
 export interface DatapathState {
@@ -106,7 +106,7 @@ export class FlowState implements DatapathHandle, FlowView {
 
   updateField(name: string, value: FieldValue): void {
     const t = resolveTarget(this.current, name);
-    const v = checkValue(name, value);
+    const v = checkFieldValue(name, t, value);
     this.checkLive();
     const w = this.core.updates;
     w.add(this, t.regType, t.regIndex, v);
@@ -117,7 +117,7 @@ export class FlowState implements DatapathHandle, FlowView {
     const resolved: { regType: number; regIndex: number; v: FieldValue }[] = [];
     for (const [name, value] of updatePairs(fields)) {
       const t = resolveTarget(this.current, name);
-      resolved.push({ regType: t.regType, regIndex: t.regIndex, v: checkValue(name, value) });
+      resolved.push({ regType: t.regType, regIndex: t.regIndex, v: checkFieldValue(name, t, value) });
     }
     this.checkLive();
     const w = this.core.updates;
@@ -146,7 +146,7 @@ function changeProgram(
   if (fields !== undefined) {
     for (const [name, value] of updatePairs(fields)) {
       const t = resolveTarget(prog, name); // resolved against the TARGET program's Scope
-      const v = checkValue(name, value);
+      const v = checkFieldValue(name, t, value);
       updates.push({ regType: t.regType, regIndex: t.regIndex, value: BigInt(v) });
       if (t.regType === 2 && t.regIndex === 4) cwnd = Number(v);
       if (t.regType === 2 && t.regIndex === 5) rate = Number(v);

@@ -11,6 +11,7 @@ import { startAgent, type Agent } from './runtime.ts';
 import type { Algorithm } from './types.ts';
 
 export { AlgBase, classicAlgorithm, isAlgClass, type AlgClass } from './classic.ts';
+export { flowEndpoints, ipv4String, ipv4ToRaw, portNumber, portToRaw } from './address.ts';
 export {
   createLogger,
   silentLogger,
@@ -48,26 +49,26 @@ export type {
 /** Options of {@link connect}. */
 export interface ConnectOptions {
   /** Log every message in and out. */
-  debug?: boolean;
+  debug?: boolean | undefined;
   /**
    * Resolve only when the agent has stopped (on SIGINT/SIGTERM/SIGHUP, after a clean shutdown);
    * otherwise resolve with the running agent at once. Default false.
    */
-  blocking?: boolean;
+  blocking?: boolean | undefined;
   /** Unix socket path of the agent (default `/tmp/ccp/portus`). */
-  socketPath?: string;
+  socketPath?: string | undefined;
   /** unix: besides root and our own uid, uids whose datagrams are served. */
-  allowUids?: readonly number[];
+  allowUids?: readonly number[] | undefined;
   /** unix: gids whose datagrams are served. */
-  allowGids?: readonly number[];
+  allowGids?: readonly number[] | undefined;
   /** unix: mode of the socket file (default 0o600). */
-  socketMode?: number;
+  socketMode?: number | undefined;
   /** Parameters for classic classes (`this.params`). */
-  params?: Readonly<Record<string, string>>;
+  params?: Readonly<Record<string, string>> | undefined;
   /** Where to log. */
-  log?: Logger;
+  log?: Logger | undefined;
   /** Program-table size of the datapaths (default 9). */
-  maxPrograms?: number;
+  maxPrograms?: number | undefined;
 }
 
 /**
@@ -115,21 +116,21 @@ export async function connect(
 /** Where {@link openIpc} opens its transport. */
 export interface IpcLocation {
   /** unix: the agent's socket path (default `/tmp/ccp/portus`). */
-  socketPath?: string;
+  socketPath?: string | undefined;
   /** unix: besides root and our own uid, uids whose datagrams are served (SO_PASSCRED). */
-  allowUids?: readonly number[];
+  allowUids?: readonly number[] | undefined;
   /** unix: gids whose datagrams are served. */
-  allowGids?: readonly number[];
+  allowGids?: readonly number[] | undefined;
   /** unix: mode of the socket file (default 0o600, whatever the umask). */
-  socketMode?: number;
+  socketMode?: number | undefined;
   /** netlink: the port that plays the kernel (default 0 = the kernel; tests use another socket). */
-  netlinkPeerPort?: number;
+  netlinkPeerPort?: number | undefined;
   /** char: the character device (default `/dev/ccpkp`). */
-  charDevice?: string;
+  charDevice?: string | undefined;
   /** char: write to this path instead of the device (a FIFO-pair stand-in in tests). */
-  charWritePath?: string;
+  charWritePath?: string | undefined;
   /** bpf: options of the eBPF datapath (loader directory, fallback timeout; docs/bpf.md). */
-  bpf?: BpfOptions;
+  bpf?: BpfOptions | undefined;
 }
 
 /** Open a transport by kind. */

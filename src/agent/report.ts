@@ -19,6 +19,8 @@ export interface ReportProgram {
 /** What a report needs to know about its flow. */
 export interface ReportFlow {
   readonly sid: number;
+  /** Address of the flow's datapath (the transport's sender address). */
+  readonly address: string;
   /** Uid of the program the flow was last switched to by the agent. */
   readonly currentUid: number;
   readonly cwnd: number;
@@ -28,6 +30,7 @@ export interface ReportFlow {
 /** Members reserved by {@link ReportBase} (and internals): fields with these short names get no getter. */
 const RESERVED = new Set([
   'sockId',
+  'from',
   'programUid',
   'Cwnd',
   'Rate',
@@ -59,6 +62,9 @@ export class ReportImpl implements ReportBase {
 
   get sockId(): number {
     return this._flow.sid;
+  }
+  get from(): string {
+    return this._flow.address;
   }
   get programUid(): number {
     return this._prog.uid;
@@ -97,13 +103,13 @@ export class ReportImpl implements ReportBase {
   _check(i: number): void {
     if (this._buf === null) {
       throw new PortusError(
-        ErrorCodes.REPORT_FIELD,
+        ErrorCodes.STALE_REPORT,
         `report of flow ${this._flow.sid} read after onReport returned; copy the values you need`,
       );
     }
     if (this._stale) {
       throw new PortusError(
-        ErrorCodes.REPORT_FIELD,
+        ErrorCodes.STALE_REPORT,
         `stale report: flow ${this._flow.sid} sent a report of program '${this._prog.name}' (uid ` +
           `${this._prog.uid}) but had been switched to program uid ${this._flow.currentUid}`,
       );

@@ -43,39 +43,46 @@ export interface AgentOptions {
   /** Algorithms, portus style or classic classes, in registration order (this fixes program uids). */
   algorithms: ReadonlyArray<Algorithm | AlgClass>;
   /** Name of the algorithm for flows whose CREATE names none of them (default: the first). */
-  defaultAlgorithm?: string;
+  defaultAlgorithm?: string | undefined;
   /** Log every message in and out, decoded, one line each. */
-  debug?: boolean;
+  debug?: boolean | undefined;
   /** Where to log (default: stderr, level debug if `debug` else info). */
-  log?: Logger;
+  log?: Logger | undefined;
   /** Programs a datapath's table can hold (default 9, ccp-kernel's 10 slots minus one). */
-  maxPrograms?: number;
+  maxPrograms?: number | undefined;
   /** Parameters handed to classic classes as `this.params`. */
-  params?: Readonly<Record<string, string>>;
+  params?: Readonly<Record<string, string>> | undefined;
   /**
    * The agent's clock in microseconds, exposed to algorithms as `datapath.now()`. Default: a
    * monotonic wall clock (`performance.now()`). Simulators pass their simulated clock.
    */
-  now?: () => number;
+  now?: (() => number) | undefined;
   /**
    * Bounds on the agent's state: flows per datapath and in total, and the idle timeout after which
    * a datapath with no flows is forgotten (defaults: {@link DEFAULT_LIMITS}).
    */
-  limits?: Partial<DatapathLimits>;
+  limits?: Partial<DatapathLimits> | undefined;
   /**
    * At `close()`, how long to wait (ms) for messages still queued in the transport to leave before
    * closing it (default 2000).
    */
-  drainTimeoutMs?: number;
+  drainTimeoutMs?: number | undefined;
   /** Repeated log lines of one kind: how many per interval, and the interval (ms). */
-  logBurst?: number;
-  logIntervalMs?: number;
+  logBurst?: number | undefined;
+  logIntervalMs?: number | undefined;
 }
 
 /** A running agent. */
 export interface Agent {
   /** Close every flow (calling its close hook), then the transport. Idempotent. */
   close(): Promise<void>;
+  /**
+   * A promise that settles when the agent has stopped, like portus' `CCPHandle::wait`: it
+   * fulfils once `close()` (from any caller, e.g. a signal handler) has closed every flow and the
+   * transport, and rejects with the error if stopping failed (the transport could not be closed).
+   * Every call returns the same promise; a rejection nobody waits for is not reported as unhandled.
+   */
+  wait(): Promise<void>;
   /** Current counters. */
   stats(): AgentStats;
   /** Programs known to the agent, by ascending uid. */
@@ -179,19 +186,30 @@ export function startAgent(opts: AgentOptions): Agent {
     }),
   );
 
+  let stopped!: { resolve: () => void; reject: (e: unknown) => void };
+  const done = new Promise<void>((resolve, reject) => (stopped = { resolve, reject }));
+  done.catch(() => {}); // a failure is reported to close()'s caller; wait() is optional
+
   return {
     async close(): Promise<void> {
-      if (loop.closed) return;
+      if (loop.closed) return done;
       loop.closed = true;
-      if (sweeper !== null) clearInterval(sweeper);
-      table.stop();
-      table.closeAll();
-      const left = transport.drain ? await transport.drain(opts.drainTimeoutMs ?? 2000) : 0;
-      if (left > 0) log.warn(`${left} messages to datapaths were still queued at shutdown and are lost`);
-      limited.close();
-      exceptions.close();
-      await transport.close();
+      try {
+        if (sweeper !== null) clearInterval(sweeper);
+        table.stop();
+        table.closeAll();
+        const left = transport.drain ? await transport.drain(opts.drainTimeoutMs ?? 2000) : 0;
+        if (left > 0) log.warn(`${left} messages to datapaths were still queued at shutdown and are lost`);
+        limited.close();
+        exceptions.close();
+        await transport.close();
+      } catch (e) {
+        stopped.reject(e);
+        throw e;
+      }
+      stopped.resolve();
     },
+    wait: () => done,
     stats(): AgentStats {
       stats.datapaths = table.size;
       stats.flows = table.flows;

@@ -21,10 +21,16 @@ export interface DatapathInfo {
   readonly initCwnd: number;
   /** Maximum segment size in bytes. */
   readonly mss: number;
-  /** IPv4 source address as a u32 (host order, as the datapath sent it). */
+  /**
+   * IPv4 source address: the raw u32 of the CREATE. ccp-kernel sends it in network byte order;
+   * `ipv4String(info.srcIp)` gives the dotted quad (see also `flowEndpoints(info)`).
+   */
   readonly srcIp: number;
+  /** Source port: the raw u32 of the CREATE (ccp-kernel: network byte order; `portNumber()` reads it). */
   readonly srcPort: number;
+  /** IPv4 destination address, raw, as {@link srcIp}. */
   readonly dstIp: number;
+  /** Destination port, raw, as {@link srcPort}. */
   readonly dstPort: number;
   /** The congestion-algorithm name the datapath asked for ('' if none). */
   readonly congAlg: string;
@@ -65,7 +71,11 @@ export interface DatapathHandle {
    * table (default 9 programs) is full.
    */
   install(source: string, fields?: FieldUpdates): void;
-  /** Set one control variable, `Cwnd` (bytes) or `Rate` (bytes/s) of the current program. */
+  /**
+   * Set one field of the current program: a control variable, or `Cwnd` (bytes) / `Rate`
+   * (bytes/s). Cwnd and Rate are u32 in the datapath: a value of 2^32 or more throws
+   * `UPDATE_FIELD` and sends nothing (libccp would silently truncate it).
+   */
   updateField(name: string, value: FieldValue): void;
   /** Set several fields at once (split into messages of at most 127 updates). */
   updateFields(fields: FieldUpdates): void;
@@ -77,11 +87,17 @@ export interface DatapathHandle {
  *
  * A Report is only valid during the `onReport` call it is passed to (the agent reuses one object
  * per flow and program and reads field values lazily from the received message); reading a field
- * afterwards throws `REPORT_FIELD`. Copy the values you need to keep.
+ * afterwards throws `STALE_REPORT`. Copy the values you need to keep.
  */
 export interface ReportBase {
   /** The flow's socket id. */
   readonly sockId: number;
+  /**
+   * The datapath this report came from: its transport address (a Unix socket path, `netlink`,
+   * the character device's path), as portus' `Report::from`. Socket ids are unique per datapath
+   * only, so `(from, sockId)` identifies a flow across datapaths.
+   */
+  readonly from: string;
   /** Uid of the program that produced this report (from the MEASURE message). */
   readonly programUid: number;
   /**
@@ -96,7 +112,7 @@ export interface ReportBase {
   /**
    * A report field as a number (exact below 2^53). Accepts the short (`'acked'`) or full
    * (`'Report.acked'`) name. Throws `REPORT_FIELD` for a name that is not a Report variable of the
-   * program, for a stale report, or after `onReport` returned.
+   * program, and `STALE_REPORT` for a stale report or after `onReport` returned.
    */
   get(name: string): number;
   /** A report field as a bigint (the full u64). Same rules as {@link get}. */
@@ -104,7 +120,8 @@ export interface ReportBase {
   /**
    * True if, when this report was delivered, the flow had already been switched to another program
    * (the report crossed a CHANGE_PROG); reading fields then throws. A switch made inside this
-   * `onReport` does not make the report stale.
+   * `onReport` does not make the report stale. Reading a field of a stale report throws
+   * `STALE_REPORT`.
    */
   isStale(): boolean;
   /** The name of the program that produced this report. */

@@ -14,6 +14,7 @@ import type { FieldUpdates, FieldValue } from './types.ts';
 const MAX_UPDATES = 127;
 const TWO32 = 2 ** 32;
 const MAX_U64 = 2n ** 64n - 1n;
+const MAX_U32 = 2 ** 32 - 1;
 const CWND_TARGET = { regType: 2, regIndex: 4 };
 const RATE_TARGET = { regType: 2, regIndex: 5 };
 
@@ -53,6 +54,26 @@ export function checkValue(name: string, v: FieldValue): FieldValue {
     throw new PortusError(ErrorCodes.UPDATE_FIELD, `value of '${name}' is out of the u64 range: ${v}`);
   }
   return t;
+}
+
+/**
+ * {@link checkValue}, plus the datapath's own limit for the register `t` writes: Cwnd and Rate are
+ * u32 there (libccp hands `set_cwnd`/`set_rate_abs` the low 32 bits, so 2^32 + 5000 would become a
+ * 5000-byte window). Throws UPDATE_FIELD.
+ */
+export function checkFieldValue(name: string, t: UpdateTarget, value: FieldValue): FieldValue {
+  const v = checkValue(name, value);
+  if (
+    t.regType === CWND_TARGET.regType &&
+    (t.regIndex === CWND_TARGET.regIndex || t.regIndex === RATE_TARGET.regIndex) &&
+    v > MAX_U32
+  ) {
+    throw new PortusError(
+      ErrorCodes.UPDATE_FIELD,
+      `value of '${name}' is out of the datapath's u32 range (at most ${MAX_U32}): ${String(value)}; nothing sent`,
+    );
+  }
+  return v;
 }
 
 /** Resolve a field name against a program (cached); Cwnd/Rate resolve without a program. */

@@ -17,6 +17,7 @@
 import { statSync } from 'node:fs';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
+import { ipv4ToRaw, portToRaw } from '../agent/index.ts';
 import { ErrorCodes, PortusError } from '../errors.ts';
 import { createDatapath, type Connection, type Datapath, type LogLevel } from '../datapath/index.ts';
 import { openUnix, type Transport } from '../ipc/index.ts';
@@ -416,10 +417,11 @@ export async function runDatapath(
       const conn = dp.startConnection({
         initCwnd,
         mss,
-        srcIp: 0x0100007f,
-        srcPort: (10000 + i) & 0xffff,
-        dstIp: 0x0100007f,
-        dstPort: 5001,
+        // 127.0.0.1:(10000 + i) > 127.0.0.1:5001 in network byte order, as ccp-kernel sends them
+        srcIp: ipv4ToRaw('127.0.0.1'),
+        srcPort: portToRaw((10000 + i) & 0xffff),
+        dstIp: ipv4ToRaw('127.0.0.1'),
+        dstPort: portToRaw(5001),
         congAlg: opts.alg,
       });
       if (!conn) {

@@ -18,7 +18,7 @@ export { formatIpv4, type FlowRow, type LogEntry, type Overview, type Point } fr
 /** Options of {@link startDashboard}. */
 export interface DashboardOptions {
   /** `host:port`, `host`, or `:port` / a port number. Default `127.0.0.1:0` (a free port). */
-  listen?: string | number;
+  listen?: string | number | undefined;
   /** Serve on a non-loopback address. Without it, such an address is refused. */
   allowRemote?: boolean;
   /** The URL token (default: 128 random bits). */

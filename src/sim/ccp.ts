@@ -201,7 +201,12 @@ export function attachInProcessAgent(
 export async function attachRealtimeAgent(
   net: Network,
   flows: readonly ResolvedFlow[],
-  opts: { agentPath: string; datapathPath: string; catchUp: () => void; warn?: (msg: string) => void },
+  opts: {
+    agentPath: string;
+    datapathPath: string;
+    catchUp: () => void;
+    warn?: ((msg: string) => void) | undefined;
+  },
 ): Promise<CcpLink & { transport: Transport }> {
   const transport = await openUnix({ path: opts.datapathPath, peer: opts.agentPath });
   const counters: LinkCounters = { toAgent: 0, fromAgent: 0, slotless: 0 };

@@ -19,7 +19,7 @@ export interface RunOptions {
   /** Called between chunks of simulated time with the fraction done and the network. */
   onProgress?(fraction: number, net: Network): void;
   /** Simulated time per chunk, µs (default 100 ms). */
-  chunkUs?: number;
+  chunkUs?: number | undefined;
   /** Warnings from the datapath (fallback, full tables...). */
   warn?(msg: string): void;
   /**

@@ -15,6 +15,8 @@
  * @module
  */
 import {
+  ipv4ToRaw,
+  portToRaw,
   startAgent,
   silentLogger,
   type Agent,
@@ -39,23 +41,23 @@ export interface TestbedOptions {
   /** The algorithm(s) under test: portus-style objects and/or classic AlgBase subclasses. */
   algorithm: Algorithm | AlgClass | ReadonlyArray<Algorithm | AlgClass>;
   /** Default algorithm name when several are given. */
-  defaultAlgorithm?: string;
+  defaultAlgorithm?: string | undefined;
   /** Parameters for classic classes (`this.params`). */
-  params?: Readonly<Record<string, string>>;
+  params?: Readonly<Record<string, string>> | undefined;
   /** MSS in bytes (default 1448). */
-  mss?: number;
+  mss?: number | undefined;
   /** Initial window in bytes (default 10 × MSS). */
-  initCwnd?: number;
+  initCwnd?: number | undefined;
   /** RTT sample of default ACKs, µs (default 10 000). */
-  rttUs?: number;
+  rttUs?: number | undefined;
   /** Datapath program-table slots (default 10, as ccp-kernel: 9 usable). */
-  programSlots?: number;
+  programSlots?: number | undefined;
   /** Agent program limit (default 9). */
-  maxPrograms?: number;
+  maxPrograms?: number | undefined;
   /** Log every message (agent debug log). */
-  debug?: boolean;
+  debug?: boolean | undefined;
   /** Agent logger (default: silent unless `debug`). */
-  log?: Logger;
+  log?: Logger | undefined;
 }
 
 /** A message seen on the channel. */
@@ -293,10 +295,11 @@ export async function createTestbed(opts: TestbedOptions): Promise<Testbed> {
       const fi: FlowInfo = {
         initCwnd: info.initCwnd ?? initCwnd,
         mss: info.mss ?? mss,
-        srcIp: info.srcIp ?? 0x0100007f,
-        srcPort: info.srcPort ?? 40000 + recs.size,
-        dstIp: info.dstIp ?? 0x0100007f,
-        dstPort: info.dstPort ?? 5201,
+        // default 127.0.0.1:(40000 + n) > 127.0.0.1:5201, in network byte order as ccp-kernel sends them
+        srcIp: info.srcIp ?? ipv4ToRaw('127.0.0.1'),
+        srcPort: info.srcPort ?? portToRaw(40000 + recs.size),
+        dstIp: info.dstIp ?? ipv4ToRaw('127.0.0.1'),
+        dstPort: info.dstPort ?? portToRaw(5201),
         congAlg: info.congAlg ?? '',
       };
       const rec: FlowRec = {

@@ -339,7 +339,7 @@ test('55: a report of a program the flow no longer runs is a clear error when re
   assert.equal(seen.length, 1);
   assert.equal(seen[0].stale, true);
   assert.equal(seen[0].name, 'second');
-  assert.ok(seen[0].err instanceof PortusError && seen[0].err.code === ErrorCodes.REPORT_FIELD);
+  assert.ok(seen[0].err instanceof PortusError && seen[0].err.code === ErrorCodes.STALE_REPORT);
   assert.match((seen[0].err as Error).message, /stale report/);
 });
 
@@ -396,7 +396,13 @@ test('56: a report read after onReport returned, or with missing fields, is a cl
   await h.create(1);
   await h.measure(1, 1, [5]); // one field only
   assert.ok(missing instanceof PortusError && /missing/.test(missing.message));
-  assert.throws(() => kept!.acked, /after onReport returned/);
+  assert.throws(
+    () => kept!.acked,
+    (e: unknown) =>
+      e instanceof PortusError &&
+      e.code === ErrorCodes.STALE_REPORT &&
+      /after onReport returned/.test(e.message),
+  );
 });
 
 test('57: update records: control (0,i), volatile control (8,i), Cwnd (2,4), Rate (2,5); batched per callback', async () => {
