@@ -39,6 +39,7 @@ static const struct pm_program *drv_program(struct pm_env *e, int32_t idx);
 #define PM_UNLOCK(f) ((void)0)
 
 #include "program.h"
+#include "script.h"
 
 static struct pm_program progs[PM_MAX_PROGRAMS];
 static struct pm_flow flows[PM_MAX_FLOWS];
@@ -118,11 +119,6 @@ static const struct pm_program *drv_program(struct pm_env *e, int32_t idx)
 	return &progs[idx - 1];
 }
 
-static int hexval(char c)
-{
-	return c <= '9' ? c - '0' : (c | 32) - 'a' + 10;
-}
-
 int main(void)
 {
 	static char line[140000];
@@ -163,9 +159,7 @@ int main(void)
 			if (pm_send_create(&envs[k], &g, k + 1, now_us) >= 0)
 				flows[k].sent_create = 1;
 		} else if (!strcmp(cmd, "recv")) {
-			size_t n = 0;
-			for (char *p = line + 5; p[0] && p[1] && p[0] != '\n'; p += 2)
-				buf[n++] = (uint8_t)(hexval(p[0]) << 4 | hexval(p[1]));
+			size_t n = script_hex(line + 5, buf, sizeof(buf));
 			printf("recv %d\n", pm_receive(&v, buf, n));
 		} else if (!strcmp(cmd, "ack")) {
 			unsigned sid;
@@ -173,12 +167,7 @@ int main(void)
 			struct pm_run r;
 			struct pm_flow *f;
 			int ret;
-			sscanf(line + 4,
-			       "%u %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
-			       " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
-			       " %" SCNu64 " %" SCNu64,
-			       &sid, &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9], &a[10],
-			       &a[11], &a[12], &a[13], &a[14], &a[15]);
+			script_ack(line + 4, &sid, a);
 			if (sid < 1 || sid > g.max_flows || g.slot_index[sid - 1] != sid)
 				continue;
 			f = &flows[sid - 1];

@@ -29,7 +29,7 @@ function digest(files: string[]): string {
 
 /** Compile both drivers (cached by source hash). Throws when gcc or the libccp sources are missing. */
 export function buildDrivers(): Drivers {
-  const own = ['machine.h', 'program.h', 'program.c', 'driver.c'].map((f) => join(NATIVE, f));
+  const own = ['machine.h', 'program.h', 'script.h', 'program.c', 'driver.c'].map((f) => join(NATIVE, f));
   const ref = join(ROOT, 'test/bpf/libccp-driver.c');
   const libFiles = readdirSync(LIBCCP_SRC)
     .filter((f) => f.endsWith('.c') || f.endsWith('.h'))
@@ -40,7 +40,7 @@ export function buildDrivers(): Drivers {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const cc = process.env.CC ?? 'gcc';
-  execFileSync(cc, ['-O2', '-Wall', '-Wextra', '-Werror', '-o', out.driver, own[3]!, own[2]!, `-I${NATIVE}`]);
+  execFileSync(cc, ['-O2', '-Wall', '-Wextra', '-Werror', '-o', out.driver, own[4]!, own[3]!, `-I${NATIVE}`]);
   const lib = join(dir, 'libccp');
   cpSync(LIBCCP_SRC, lib, { recursive: true, dereference: true });
   const srcs = ['ccp.c', 'machine.c', 'serialize.c', 'ccp_priv.c'].map((f) => join(lib, f));
@@ -55,6 +55,7 @@ export function buildDrivers(): Drivers {
     ref,
     ...srcs,
     `-I${lib}`,
+    `-I${NATIVE}`,
   ]);
   return out;
 }

@@ -11,6 +11,7 @@
 
 #include "ccp.h"
 #include "ccp_priv.h"
+#include "script.h"
 
 static uint64_t now_us;
 static int send_result;
@@ -43,8 +44,6 @@ static void d_log(struct ccp_datapath *d, enum ccp_log_level l, const char *m, i
 {
 	(void)d; (void)l; (void)m; (void)n;
 }
-
-static int hexval(char c) { return c <= '9' ? c - '0' : (c | 32) - 'a' + 10; }
 
 int main(void)
 {
@@ -100,20 +99,13 @@ int main(void)
 			c = ccp_connection_start(&dp, NULL, &info);
 			(void)c;
 		} else if (!strcmp(cmd, "recv")) {
-			int n = 0;
-			for (char *p = line + 5; p[0] && p[1] && p[0] != '\n'; p += 2)
-				buf[n++] = (char)(hexval(p[0]) << 4 | hexval(p[1]));
+			int n = (int)script_hex(line + 5, (unsigned char *)buf, sizeof(buf));
 			printf("recv %d\n", ccp_read_msg(&dp, buf, n));
 		} else if (!strcmp(cmd, "ack")) {
 			unsigned sid;
 			uint64_t a[16];
 			struct ccp_connection *c;
-			sscanf(line + 4,
-			       "%u %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
-			       " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
-			       " %" SCNu64 " %" SCNu64,
-			       &sid, &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9], &a[10],
-			       &a[11], &a[12], &a[13], &a[14], &a[15]);
+			script_ack(line + 4, &sid, a);
 			c = ccp_connection_lookup(&dp, (u16)sid);
 			if (!c)
 				continue;

@@ -1,5 +1,6 @@
 // Random well-typed datapath programs (seeded), shared by the property test and the BPF
 // differential test (test/bpf/differential.test.ts).
+import { PRIMITIVES } from '../../src/lang/index.ts';
 
 /** Small deterministic PRNG (mulberry32), seeded by fast-check. */
 export function prng(seed: number): {
@@ -22,22 +23,8 @@ export function prng(seed: number): {
   };
 }
 
-export const NUM_PRIMS = [
-  'Ack.bytes_acked',
-  'Ack.bytes_misordered',
-  'Ack.ecn_bytes',
-  'Ack.ecn_packets',
-  'Ack.lost_pkts_sample',
-  'Ack.now',
-  'Ack.packets_acked',
-  'Ack.packets_misordered',
-  'Flow.bytes_in_flight',
-  'Flow.bytes_pending',
-  'Flow.packets_in_flight',
-  'Flow.rate_incoming',
-  'Flow.rate_outgoing',
-  'Flow.rtt_sample_us',
-];
+/** The numeric primitives (all but the boolean `Flow.was_timeout`), in register order. */
+export const NUM_PRIMS = PRIMITIVES.filter((p) => p !== 'Flow.was_timeout');
 
 export interface Gen {
   source: string;
