@@ -128,10 +128,7 @@ export class DctcpFlow implements Flow {
       // the window's first ECN echo: cut now with the current α (Linux: CWR on the first ECE);
       // α itself is updated at the end of the window
       if (mayCut) {
-        this.cwnd = Math.max(this.cwnd * (1 - this.alpha / 2), 2 * mss);
-        this.ssthresh = this.cwnd;
-        this.lastCut = now;
-        this.inEpisode = true;
+        this.cut(1 - this.alpha / 2, now);
         this.cuts.ecn++;
         this.push();
       }
@@ -141,10 +138,7 @@ export class DctcpFlow implements Flow {
     if (urgent) {
       if (this.cfg.clampAlphaOnLoss) this.alpha = 1;
       if (mayCut) {
-        this.cwnd = Math.max(this.cwnd / 2, 2 * mss);
-        this.ssthresh = this.cwnd;
-        this.lastCut = now;
-        this.inEpisode = true;
+        this.cut(1 / 2, now);
         this.cuts.loss++;
       }
       this.push();
@@ -158,10 +152,7 @@ export class DctcpFlow implements Flow {
     }
     if (marked) {
       if (mayCut) {
-        this.cwnd = Math.max(this.cwnd * (1 - this.alpha / 2), 2 * mss);
-        this.ssthresh = this.cwnd;
-        this.lastCut = now;
-        this.inEpisode = true;
+        this.cut(1 - this.alpha / 2, now);
         this.cuts.ecn++;
       }
     } else if (this.cwnd < this.ssthresh) {
@@ -172,6 +163,14 @@ export class DctcpFlow implements Flow {
     this.winAcked = 0;
     this.winEcn = 0;
     this.push();
+  }
+
+  /** Multiply the window by `factor` (floor 2 MSS), make it ssthresh, and open a loss episode. */
+  private cut(factor: number, now: number): void {
+    this.cwnd = Math.max(this.cwnd * factor, 2 * this.mss);
+    this.ssthresh = this.cwnd;
+    this.lastCut = now;
+    this.inEpisode = true;
   }
 
   private push(): void {
