@@ -3,7 +3,6 @@
  * that throws is a failed outcome; a thread that dies fails its cell and is replaced.
  * @module
  */
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,22 +21,17 @@ export interface Pool {
 }
 
 /**
- * How to start a thread: a small bootstrap that registers tsx's loader in the thread, then imports
- * the entry next to this file (`thread.ts` from the sources, `thread.js` in a compiled build). Node
- * 20 does not carry loader hooks, whether registered by bin/portus.js or by `--import` in a
- * worker's execArgv, into worker threads; with tsx registered there, algorithm files written in
- * TypeScript load in threads as they do in `portus sim`.
+ * How to start a thread: import the entry next to this file — `thread.js` in the compiled build,
+ * `thread.ts` from the sources, after registering tsx in the thread (Node 20 carries no loader
+ * hooks into worker threads, whether registered with `register()` or `--import` in `execArgv`).
+ * Algorithm files get their loader in the thread on demand, as in `portus sim` (cli/user-module).
  */
 function bootstrap(): string {
-  const ext = extname(fileURLToPath(import.meta.url)) === '.ts' ? '.ts' : '.js';
-  const entry = new URL(`./thread${ext}`, import.meta.url).href;
+  const fromSource = extname(fileURLToPath(import.meta.url)) === '.ts';
+  const entry = JSON.stringify(new URL(`./thread${fromSource ? '.ts' : '.js'}`, import.meta.url).href);
+  if (!fromSource) return `import(${entry});`;
   const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
-  // and the CLI's resolution hooks, so algorithm files anywhere load as bin/portus.js loads them
-  const hooks = new URL('../cli/module-hooks.mjs', import.meta.url);
-  const registerHooks = existsSync(fileURLToPath(hooks))
-    ? `(await import('node:module')).register(${JSON.stringify(hooks.href)});`
-    : '';
-  return `(async () => { (await import(${tsx})).register(); ${registerHooks} await import(${JSON.stringify(entry)}); })();`;
+  return `(async () => { (await import(${tsx})).register(); await import(${entry}); })();`;
 }
 
 /** The default `--jobs`: one thread per core. */
