@@ -58,6 +58,8 @@ export { runSimulation, runRealtime, type LiveStatus, type RealtimeOptions, type
 export {
   describeSetup,
   describeWindow,
+  binMean,
+  throughputBinUs,
   formatTable,
   toJson,
   toCsv,
@@ -74,6 +76,7 @@ export {
   escapeXml,
   type LineChartOptions,
   type ScatterChartOptions,
+  type XMarker,
 } from './plot/svg.ts';
 export {
   parseRate,
