@@ -3,7 +3,11 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
+<<<<<<< HEAD
   { ignores: ['node_modules/**', 'out/**', 'coverage/**', '**/*.d.ts', '.scratch*/**'] },
+=======
+  { ignores: ['node_modules/**', 'out/**', 'coverage/**', '**/*.d.ts', 'dist/**', 'docs/api/**'] },
+>>>>>>> main
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -18,6 +18,7 @@ export {
   type TimeSeries,
   type WindowMark,
 } from './network.ts';
+export type { FlowState } from './network.ts';
 export {
   jainIndex,
   percentile,
