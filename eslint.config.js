@@ -3,11 +3,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-<<<<<<< HEAD
-  { ignores: ['node_modules/**', 'out/**', 'coverage/**', '**/*.d.ts', '.scratch*/**'] },
-=======
-  { ignores: ['node_modules/**', 'out/**', 'coverage/**', '**/*.d.ts', 'dist/**', 'docs/api/**'] },
->>>>>>> main
+  {
+    ignores: [
+      'node_modules/**',
+      'out/**',
+      'coverage/**',
+      '**/*.d.ts',
+      'dist/**',
+      'docs/api/**',
+      '.scratch*/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

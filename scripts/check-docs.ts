@@ -100,8 +100,8 @@ export function docFiles(root: string): string[] {
 // ---------------------------------------------------------------- shell blocks
 
 /** Every `portus` sub-command with its long and short options (from the real command tree). */
-function cliOptions(): Map<string, Set<string>> {
-  const program = buildProgram();
+export async function cliCommands(): Promise<Map<string, Set<string>>> {
+  const program = await buildProgram();
   const out = new Map<string, Set<string>>();
   for (const cmd of program.commands) {
     const opts = new Set<string>(['--help', '-h']);
@@ -115,7 +115,7 @@ function cliOptions(): Map<string, Set<string>> {
 }
 
 /** Check the `portus ...` commands of a shell block. */
-export function checkShell(b: Block, commands = cliOptions()): Problem[] {
+export function checkShell(b: Block, commands: Map<string, Set<string>>): Problem[] {
   const problems: Problem[] = [];
   const lines = b.code.split('\n');
   for (let i = 0; i < lines.length; i++) {
@@ -215,7 +215,14 @@ function typeCheck(root: string, dir: string, written: Written[]): Problem[] {
 /** Run one block as a program (tsx), with a timeout; a failure is a problem. */
 function runBlock(root: string, w: Written, timeoutMs: number): Problem | null {
   const isTest = /from ['"]node:test['"]/.test(w.block.code);
-  const args = ['--import', 'tsx', ...(isTest ? ['--test', '--test-reporter=dot'] : []), w.path];
+  // 'portus' resolves to the sources (package.json's `portus-source` condition), not to dist/
+  const args = [
+    '--conditions=portus-source',
+    '--import',
+    'tsx',
+    ...(isTest ? ['--test', '--test-reporter=dot'] : []),
+    w.path,
+  ];
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', cwd: root, timeout: timeoutMs });
   if (r.status === 0) return null;
   const why = r.error ? r.error.message : `exit ${r.status ?? r.signal}`;
@@ -224,10 +231,10 @@ function runBlock(root: string, w: Written, timeoutMs: number): Problem | null {
 }
 
 /** Check the docs of the checkout at `root`; returns the problems and what was done. */
-export function checkDocs(
+export async function checkDocs(
   root: string,
   opts: { files?: string[]; run?: boolean; timeoutMs?: number } = {},
-): { problems: Problem[]; summary: string } {
+): Promise<{ problems: Problem[]; summary: string }> {
   const files = opts.files ?? docFiles(root);
   const blocks = files.flatMap((f) =>
     extractBlocks(relative(root, resolve(root, f)), readFileSync(resolve(root, f), 'utf8')),
@@ -241,7 +248,7 @@ export function checkDocs(
       if (v === '') problems.push({ doc: b.doc, line: b.line - 1, message: `<!-- ${k}: --> needs a reason` });
     }
   }
-  const commands = cliOptions();
+  const commands = await cliCommands();
   const shell = blocks.filter((b) => b.lang === 'sh' && b.noCheck === null);
   for (const b of shell) problems.push(...checkShell(b, commands));
   const ts = blocks.filter((b) => b.lang === 'ts' && b.noCheck === null);
@@ -285,7 +292,7 @@ if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith
   const args = process.argv.slice(2);
   const root = resolve(import.meta.dirname, '..');
   const files = args.filter((a) => !a.startsWith('--'));
-  const { problems, summary } = checkDocs(root, {
+  const { problems, summary } = await checkDocs(root, {
     files: files.length > 0 ? files : undefined,
     run: !args.includes('--no-run'),
   });

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { checkDocs, checkShell, extractBlocks } from '../../scripts/check-docs.ts';
+import { checkDocs, checkShell, cliCommands, extractBlocks } from '../../scripts/check-docs.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 
@@ -42,18 +42,18 @@ test('extractBlocks: languages, lines and the no-check / no-run / file / prelude
   assert.equal(b[0]!.code, 'const a = 1;\n');
 });
 
-test('checkShell: unknown sub-commands and options are problems, real ones are not', () => {
+test('checkShell: unknown sub-commands and options are problems, real ones are not', async () => {
   const [b] = extractBlocks(
     't.md',
     '```sh\n$ portus sim --rtt 50ms --link=48mbps --out out/\nnpx portus simulate\nportus run cubic --bogus\nls --all\n```\n',
   );
   assert.deepEqual(
-    checkShell(b!).map((p) => `${p.line}: ${p.message}`),
+    checkShell(b!, await cliCommands()).map((p) => `${p.line}: ${p.message}`),
     ['3: `portus simulate`: no such sub-command', '4: `portus run` has no option --bogus'],
   );
 });
 
-test('a broken block fails the check, a marked one is skipped, a missing reason is a problem', () => {
+test('a broken block fails the check, a marked one is skipped, a missing reason is a problem', async () => {
   const dir = mkdtempSync(join(ROOT, '.scratch-doctest-'));
   try {
     mkdirSync(join(dir, 'docs'));
@@ -77,7 +77,7 @@ test('a broken block fails the check, a marked one is skipped, a missing reason 
         '```',
       ].join('\n'),
     );
-    const { problems, summary } = checkDocs(ROOT, { files: [join(dir, 'docs', 'bad.md')] });
+    const { problems, summary } = await checkDocs(ROOT, { files: [join(dir, 'docs', 'bad.md')] });
     const rel = (p: { doc: string; line: number; message: string }): string =>
       `${p.line}: ${p.message.split('\n')[0]}`;
     const got = problems.map(rel);
@@ -100,8 +100,8 @@ test('a broken block fails the check, a marked one is skipped, a missing reason 
   }
 });
 
-test('every TypeScript block of README.md and docs/*.md type-checks and runs; every portus command exists', () => {
-  const { problems, summary } = checkDocs(ROOT);
+test('every TypeScript block of README.md and docs/*.md type-checks and runs; every portus command exists', async () => {
+  const { problems, summary } = await checkDocs(ROOT);
   assert.deepEqual(
     problems.map((p) => `${p.doc}:${p.line}: ${p.message}`),
     [],
