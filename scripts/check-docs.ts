@@ -100,7 +100,7 @@ export function docFiles(root: string): string[] {
 // ---------------------------------------------------------------- shell blocks
 
 /** Every `portus` sub-command with its long and short options (from the real command tree). */
-export async function cliOptions(): Promise<Map<string, Set<string>>> {
+export async function cliCommands(): Promise<Map<string, Set<string>>> {
   const program = await buildProgram();
   const out = new Map<string, Set<string>>();
   for (const cmd of program.commands) {
@@ -215,7 +215,14 @@ function typeCheck(root: string, dir: string, written: Written[]): Problem[] {
 /** Run one block as a program (tsx), with a timeout; a failure is a problem. */
 function runBlock(root: string, w: Written, timeoutMs: number): Problem | null {
   const isTest = /from ['"]node:test['"]/.test(w.block.code);
-  const args = ['--import', 'tsx', ...(isTest ? ['--test', '--test-reporter=dot'] : []), w.path];
+  // 'portus' resolves to the sources (package.json's `portus-source` condition), not to dist/
+  const args = [
+    '--conditions=portus-source',
+    '--import',
+    'tsx',
+    ...(isTest ? ['--test', '--test-reporter=dot'] : []),
+    w.path,
+  ];
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', cwd: root, timeout: timeoutMs });
   if (r.status === 0) return null;
   const why = r.error ? r.error.message : `exit ${r.status ?? r.signal}`;
@@ -241,7 +248,7 @@ export async function checkDocs(
       if (v === '') problems.push({ doc: b.doc, line: b.line - 1, message: `<!-- ${k}: --> needs a reason` });
     }
   }
-  const commands = await cliOptions();
+  const commands = await cliCommands();
   const shell = blocks.filter((b) => b.lang === 'sh' && b.noCheck === null);
   for (const b of shell) problems.push(...checkShell(b, commands));
   const ts = blocks.filter((b) => b.lang === 'ts' && b.noCheck === null);

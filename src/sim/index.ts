@@ -59,6 +59,8 @@ export { runSimulation, runRealtime, type LiveStatus, type RealtimeOptions, type
 export {
   describeSetup,
   describeWindow,
+  binMean,
+  throughputBinUs,
   formatTable,
   toJson,
   toCsv,
@@ -75,6 +77,7 @@ export {
   escapeXml,
   type LineChartOptions,
   type ScatterChartOptions,
+  type XMarker,
 } from './plot/svg.ts';
 export {
   parseRate,

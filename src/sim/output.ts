@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Summary } from './metrics.ts';
 import type { TimeSeries } from './network.ts';
-import { lineChart, scatterChart, escapeXml } from './plot/svg.ts';
+import { lineChart, scatterChart, escapeXml, type XMarker } from './plot/svg.ts';
 import type { ResolvedScenario } from './scenario.ts';
 import { eventsCsv, type EventLog } from './events-log.ts';
 import { describeFailure, type AlgorithmFailure } from './guard.ts';
@@ -210,51 +210,125 @@ export function toCsv(r: SimResult): string {
   return lines.join('\n') + '\n';
 }
 
+/** Dash patterns cycled over the flows, so flows whose lines coincide stay visible. */
+const DASHES = ['', '8 3', '2 3', '10 3 2 3'];
+
+/**
+ * Average `a` over bins of `bin` samples (NaN-aware; a bin with no value is NaN), each bin's
+ * value repeated over its samples so the x axis is unchanged.
+ */
+export function binMean(a: Float64Array, bin: number): Float64Array {
+  if (bin <= 1) return a;
+  const out = new Float64Array(a.length);
+  for (let s = 0; s < a.length; s += bin) {
+    const e = Math.min(a.length, s + bin);
+    let sum = 0;
+    let n = 0;
+    for (let i = s; i < e; i++) {
+      if (Number.isFinite(a[i]!)) {
+        sum += a[i]!;
+        n++;
+      }
+    }
+    out.fill(n > 0 ? sum / n : NaN, s, e);
+  }
+  return out;
+}
+
+/** Throughput plot bin: max(100 ms, the longest base RTT), in whole sample intervals. */
+export function throughputBinUs(r: SimResult): number {
+  const iv = r.scenario.net.sampleIntervalUs;
+  const longest = Math.max(...r.scenario.net.flows.map((f) => f.rttUs));
+  return Math.max(1, Math.ceil(Math.max(100_000, longest) / iv)) * iv;
+}
+
+/** Flow starts and stops, as markers on the time axis. */
+function flowMarkers(r: SimResult): XMarker[] {
+  const m: XMarker[] = [];
+  r.scenario.net.flows.forEach((f, i) => {
+    if (f.startUs > 0) m.push({ x: f.startUs / 1e6, label: `${i} starts` });
+    if (Number.isFinite(f.stopUs)) m.push({ x: f.stopUs / 1e6, label: `${i} stops` });
+  });
+  const w = r.summary.window;
+  if (w.fromS > 0) m.push({ x: w.fromS, label: 'metrics from here' });
+  return m;
+}
+
 /** The SVG plots, by file name. */
 export function plots(r: SimResult): Record<string, string> {
   const s = r.series;
   const t = s.t.subarray(0, s.length);
   const names = r.scenario.flows.map((f, i) => `flow ${i} (${f.alg})`);
-  const per = (arrs: Float64Array[], scale: number): { name: string; x: Float64Array; y: Float64Array }[] =>
-    arrs.map((a, i) => ({ name: names[i]!, x: t, y: a.subarray(0, s.length).map((v) => v * scale) }));
+  const per = (
+    arrs: Float64Array[],
+    scale: number,
+    bin = 1,
+  ): { name: string; x: Float64Array; y: Float64Array; dash: string }[] =>
+    arrs.map((a, i) => ({
+      name: names[i]!,
+      x: t,
+      y: binMean(a.subarray(0, s.length), bin).map((v) => v * scale),
+      dash: DASHES[i % DASHES.length]!,
+    }));
+  const binUs = throughputBinUs(r);
+  const bin = Math.round(binUs / r.scenario.net.sampleIntervalUs);
+  const markers = flowMarkers(r);
   return {
     'cwnd.svg': lineChart({
       title: 'Congestion window per flow',
       xLabel: 'time (s)',
       yLabel: 'cwnd (kB)',
       series: per(s.cwnd, 1e-3),
+      markers,
     }),
     'throughput.svg': lineChart({
-      title: 'Throughput per flow',
+      title: `Throughput per flow (mean per ${+(binUs / 1000).toFixed(1)} ms; raw per sample in timeseries.csv)`,
       xLabel: 'time (s)',
       yLabel: 'throughput (Mbit/s)',
       series: [
-        ...per(s.throughput, 1e-6),
-        { name: 'link', x: t, y: s.linkThroughput.subarray(0, s.length).map((v) => v * 1e-6), dashed: true },
+        ...per(s.throughput, 1e-6, bin),
+        {
+          name: 'link',
+          x: t,
+          y: binMean(s.linkThroughput.subarray(0, s.length), bin).map((v) => v * 1e-6),
+          dashed: true,
+        },
       ],
+      markers,
     }),
     'rtt.svg': lineChart({
       title: 'RTT per flow (mean per interval)',
       xLabel: 'time (s)',
       yLabel: 'RTT (ms)',
       series: per(s.rtt, 1),
+      markers,
     }),
     'queue-delay.svg': lineChart({
       title: 'Queueing delay at the bottleneck (mean per interval)',
       xLabel: 'time (s)',
       yLabel: 'queueing delay (ms)',
       series: [{ name: 'queueing delay', x: t, y: s.queueDelay.subarray(0, s.length) }],
+      markers,
     }),
     'throughput-delay.svg': scatterChart({
-      title: 'Throughput vs 95th-percentile queueing delay, per algorithm',
+      title: 'Throughput vs 95th-percentile queueing delay, per flow and per algorithm',
       xLabel: '95th-percentile queueing delay (ms), better →',
       yLabel: 'mean throughput per flow (Mbit/s)',
       invertX: true,
-      points: r.summary.algorithms.map((a) => ({
-        label: `${a.alg} (${a.flows} flow${a.flows === 1 ? '' : 's'})`,
-        x: a.queueDelayP95Ms,
-        y: a.throughputBps / 1e6,
-      })),
+      points: [
+        ...r.summary.flows.map((f) => ({
+          label: `flow ${f.flow} (${f.alg})`,
+          x: f.queueDelayMs.p95,
+          y: f.throughputBps / 1e6,
+        })),
+        ...r.summary.algorithms
+          .filter((a) => a.flows > 1)
+          .map((a) => ({
+            label: `${a.alg}: mean of ${a.flows} flows`,
+            x: a.queueDelayP95Ms,
+            y: a.throughputBps / 1e6,
+          })),
+      ],
     }),
   };
 }

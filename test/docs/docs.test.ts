@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { checkDocs, checkShell, cliOptions, extractBlocks } from '../../scripts/check-docs.ts';
+import { checkDocs, checkShell, cliCommands, extractBlocks } from '../../scripts/check-docs.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 
@@ -48,7 +48,7 @@ test('checkShell: unknown sub-commands and options are problems, real ones are n
     '```sh\n$ portus sim --rtt 50ms --link=48mbps --out out/\nnpx portus simulate\nportus run cubic --bogus\nls --all\n```\n',
   );
   assert.deepEqual(
-    checkShell(b!, await cliOptions()).map((p) => `${p.line}: ${p.message}`),
+    checkShell(b!, await cliCommands()).map((p) => `${p.line}: ${p.message}`),
     ['3: `portus simulate`: no such sub-command', '4: `portus run` has no option --bogus'],
   );
 });

@@ -18,6 +18,8 @@ import {
   toCsv,
   toJson,
   writeOutputs,
+  binMean,
+  throughputBinUs,
   type SimResult,
 } from '../../src/sim/index.ts';
 import { findAll, parseXml } from './xml.ts';
@@ -201,10 +203,26 @@ test('plots and HTML report: every SVG well-formed and embedded, table lists the
     2,
     'one point per algorithm',
   );
-  const dashed = findAll(parseXml(svgs['throughput.svg']!), 'polyline').filter(
-    (l) => l.attrs['stroke-dasharray'],
+  // flows get distinct dash patterns (coinciding lines stay visible); the link is dashed '6 4'
+  const dashes = new Set(
+    findAll(parseXml(svgs['throughput.svg']!), 'polyline').map((l) => l.attrs['stroke-dasharray'] ?? ''),
   );
-  assert.equal(dashed.length, 1, 'the link aggregate is the one dashed line');
+  assert.deepEqual([...dashes].sort(), ['', '6 4', '8 3']);
+  // flow 1 starts at 1 s: marked on the time axis of every time plot
+  for (const f of ['cwnd.svg', 'throughput.svg', 'rtt.svg', 'queue-delay.svg']) {
+    assert.ok(svgs[f]!.includes('>1 starts</text>'), f);
+  }
+  // throughput is averaged over max(100 ms, RTT) bins: the 50 ms samples come in equal pairs
+  assert.equal(throughputBinUs(r), 100_000);
+  assert.match(svgs['throughput.svg']!, /mean per 100 ms; raw per sample in timeseries\.csv/);
+  assert.deepEqual(Array.from(binMean(Float64Array.from([1, 3, NaN, 5, NaN, NaN]), 2)), [
+    2,
+    2,
+    5,
+    5,
+    NaN,
+    NaN,
+  ]);
   const html = htmlReport(r, svgs);
   assert.ok(html.startsWith('<!DOCTYPE html>'));
   const embedded = html.match(/<svg[\s\S]*?<\/svg>/g) ?? [];

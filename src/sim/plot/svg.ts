@@ -12,6 +12,14 @@ export interface LineSeries {
   y: ArrayLike<number>;
   /** Draw dashed (e.g. an aggregate drawn over the per-flow lines). */
   dashed?: boolean;
+  /** An SVG dash pattern (e.g. `8 3`), so series that overlap exactly stay distinguishable. */
+  dash?: string;
+}
+
+/** A vertical marker on a line chart's x axis (e.g. a flow starting). */
+export interface XMarker {
+  x: number;
+  label: string;
 }
 
 /** Options of {@link lineChart}. */
@@ -26,6 +34,8 @@ export interface LineChartOptions {
   yMin?: number;
   /** At most this many points per series are drawn (min/max kept per bucket; default 1500). */
   maxPoints?: number;
+  /** Vertical dotted lines with a label, e.g. flow starts and stops. */
+  markers?: XMarker[];
 }
 
 /** One point of a scatter plot. */
@@ -270,7 +280,8 @@ export function lineChart(o: LineChartOptions): string {
     let pts: string[] = [];
     const flush = (): void => {
       if (pts.length >= 2) {
-        const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
+        const pattern = s.dash ?? (s.dashed ? '6 4' : '');
+        const dash = pattern !== '' ? ` stroke-dasharray="${escapeXml(pattern)}"` : '';
         out.push(`<polyline fill="none" stroke="${c}" stroke-width="1.5"${dash} points="${pts.join(' ')}"/>`);
       } else if (pts.length === 1) {
         const [px, py] = pts[0]!.split(',');
@@ -287,6 +298,17 @@ export function lineChart(o: LineChartOptions): string {
       pts.push(`${f2(sx(xs[k]!))},${f2(sy(yv))}`);
     }
     flush();
+  });
+  (o.markers ?? []).forEach((m, i) => {
+    if (!(m.x >= xa && m.x <= xb)) return;
+    const px = f2(sx(m.x));
+    out.push(
+      `<line x1="${px}" y1="${fr.top}" x2="${px}" y2="${fr.bottom}" stroke="#777777" stroke-dasharray="2 3"/>`,
+    );
+    // labels alternate between two rows so neighbouring markers do not overprint
+    out.push(
+      `<text x="${f2(sx(m.x) + 3)}" y="${fr.top + 10 + (i % 2) * 11}" font-size="10">${escapeXml(m.label)}</text>`,
+    );
   });
   legend(
     out,
