@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'out/**', 'coverage/**', '**/*.d.ts'] },
+  { ignores: ['node_modules/**', 'out/**', 'coverage/**', '**/*.d.ts', 'dist/**', 'docs/api/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -16,6 +16,8 @@ const BENCHES = [
   'bench/ipc/dispatch.ts',
   'bench/ipc/run.ts',
   'bench/sim/run.ts',
+  'bench/cli/startup.ts',
+  'bench/zoo/run.ts',
 ];
 
 const filter = process.argv.slice(2);

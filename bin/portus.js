@@ -1,12 +1,21 @@
 #!/usr/bin/env node
-// Entry point of the `portus` command. TypeScript sources are loaded through tsx, so neither the
-// project nor a user's own algorithm file (`portus run ./my-alg.ts`) needs a build step.
-import { register } from 'tsx/esm/api';
-import { register as registerHooks } from 'node:module';
+// Entry point of the `portus` command. It runs the compiled JavaScript in dist/ (built by
+// `npm run build`, which `npm install` runs through `prepare`); a user's TypeScript algorithm file
+// gets its loader later, only when one is imported (src/cli/user-module.ts).
+//
+// From the sources instead, through tsx, when
+//  - dist/ is missing (a checkout that has not been built), or
+//  - the process resolves this package with the `portus-source` condition
+//    (NODE_OPTIONS=--conditions=portus-source, as `npm test` sets), so tests never run a stale dist/.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
-// tsx's ESM loader, then our resolution hooks (src/cli/module-hooks.mjs): algorithm files load as
-// ES modules wherever they live, and can import 'portus' even where it is not installed.
-register();
-registerHooks('../src/cli/module-hooks.mjs', import.meta.url);
-const { main } = await import('../src/cli/main.ts');
+const dist = new URL('../dist/cli/main.js', import.meta.url);
+let entry = dist.href;
+if (!existsSync(fileURLToPath(dist)) || import.meta.resolve('portus').endsWith('.ts')) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  entry = new URL('../src/cli/main.ts', import.meta.url).href;
+}
+const { main } = await import(entry);
 process.exitCode = await main(process.argv.slice(2));

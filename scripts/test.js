@@ -21,7 +21,11 @@ if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
+// `portus-source` (package.json exports): 'portus' imports, and every `bin/portus.js` a test spawns,
+// run the sources, never a possibly stale dist/. NODE_OPTIONS passes it on to child processes.
+const NODE_OPTIONS = [process.env.NODE_OPTIONS, '--conditions=portus-source'].filter(Boolean).join(' ');
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
   stdio: 'inherit',
+  env: { ...process.env, NODE_OPTIONS },
 });
 process.exit(r.status ?? 1);

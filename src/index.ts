@@ -14,8 +14,14 @@ export {
   cubic,
   genericCongAvoid,
   gcaConfig,
+  bbr,
+  copa,
+  vegas,
+  nimbus,
+  dctcp,
 } from './algorithms/index.ts';
 export type { GcaAlgorithm, GcaConfig, GcaFlow, Measurements, Params } from './algorithms/index.ts';
+export type { NimbusHooks, NimbusMode } from './algorithms/index.ts';
 export { ErrorCodes, PortusError, CompileError, WireError, isPortusError, type ErrorCode } from './errors.ts';
 export { compile, disassemble, type Program, type Scope } from './lang/index.ts';
 export { openTransport, createChannel, type Transport } from './ipc/index.ts';
@@ -40,5 +46,43 @@ export {
   type SimResult,
   type RunOptions,
   type RealtimeOptions,
+} from './sim/index.ts';
+// Types that the exports above take or return, so that users can name them (and the API reference
+// documents them), plus the transports that openTransport opens.
+export type { SourcePos } from './errors.ts';
+export type { CompileOptions, ScopeVariable, UpdateTarget } from './lang/index.ts';
+export {
+  openUnix,
+  openNetlink,
+  openCharDevice,
+  type ChannelOptions,
+  type Address,
+  type ChannelPair,
+  type CharDeviceOptions,
+  type NetlinkOptions,
+  type ReceiveHandler,
+  type TransportKind,
+  type TransportOptions,
+  type UnixOptions,
+} from './ipc/index.ts';
+export type { LogLevel as DatapathLogLevel, ProgramSlot, RegisterSnapshot } from './datapath/index.ts';
+export type {
+  AlgorithmSummary,
+  FlowConfig,
+  FlowHooks,
+  FlowState,
+  FlowSummary,
+  LinkConfig,
+  LiveStatus,
+  Network,
+  NetworkConfig,
+  Percentiles,
+  ResolvedFlow,
+  ResolvedScenario,
+  SampleBuffer,
+  ScenarioFlow,
+  Summary,
+  TimeSeries,
+  Trace,
 } from './sim/index.ts';
 export { startDashboard, type Dashboard, type DashboardOptions } from './dashboard/index.ts';

@@ -25,7 +25,17 @@ test("'portus' exports the algorithm API, compiler, transports, datapath and sim
   ]) {
     assert.equal(typeof (portus as Record<string, unknown>)[name], 'function', name);
   }
-  assert.deepEqual(portus.algorithmNames(), ['aimd', 'const', 'reno', 'cubic']);
+  assert.deepEqual(portus.algorithmNames(), [
+    'aimd',
+    'const',
+    'reno',
+    'cubic',
+    'bbr',
+    'copa',
+    'vegas',
+    'nimbus',
+    'dctcp',
+  ]);
   assert.equal(typeof testing.createTestbed, 'function');
 });
 

@@ -1,5 +1,6 @@
 /**
- * Built-in algorithms, selectable by name: aimd, const, reno, cubic.
+ * Built-in algorithms, selectable by name: aimd, const, reno, cubic, bbr, copa, vegas, nimbus,
+ * dctcp.
  * @module
  */
 import type { Algorithm } from '../agent/index.ts';
@@ -8,6 +9,11 @@ import { aimd } from './aimd.ts';
 import { constAlg } from './const.ts';
 import { cubic } from './cubic.ts';
 import { reno } from './reno.ts';
+import { bbr } from './bbr.ts';
+import { copa } from './copa.ts';
+import { dctcp } from './dctcp.ts';
+import { nimbus } from './nimbus.ts';
+import { vegas } from './vegas.ts';
 import type { Params } from './params.ts';
 
 export { aimd } from './aimd.ts';
@@ -25,12 +31,31 @@ export {
   type Measurements,
 } from './gca.ts';
 export type { Params } from './params.ts';
+export { bbr, BbrFlow, bbrConfig, BBR_PARAMS, type BbrConfig, type BbrMode } from './bbr.ts';
+export { copa, CopaFlow, copaConfig, COPA_PARAMS, type CopaConfig, type CopaDeltaMode } from './copa.ts';
+export { vegas, VegasFlow, vegasConfig, VEGAS_PARAMS, type VegasConfig } from './vegas.ts';
+export {
+  nimbus,
+  NimbusFlow,
+  nimbusConfig,
+  elasticity,
+  NIMBUS_PARAMS,
+  type NimbusConfig,
+  type NimbusHooks,
+  type NimbusMode,
+} from './nimbus.ts';
+export { dctcp, DctcpFlow, dctcpConfig, DCTCP_PARAMS, type DctcpConfig } from './dctcp.ts';
 
 const FACTORIES: Record<string, (p: Params) => Algorithm> = {
   aimd,
   const: constAlg,
   reno,
   cubic,
+  bbr,
+  copa,
+  vegas,
+  nimbus: (p) => nimbus(p),
+  dctcp,
 };
 
 /** Names of the built-in algorithms. */

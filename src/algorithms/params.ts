@@ -47,3 +47,50 @@ export function boolParam(alg: string, params: Params, name: string): boolean {
     `${alg}: parameter ${name} must be true or false, got '${raw}'`,
   );
 }
+
+/**
+ * A number parameter within [min, max] (`minExclusive`: the lower bound itself is refused), or
+ * `def` when absent. Throws `ALGORITHM` naming the accepted range.
+ */
+export function rangeParam(
+  alg: string,
+  params: Params,
+  name: string,
+  def: number,
+  min: number,
+  max: number,
+  minExclusive = false,
+): number {
+  const raw = params[name];
+  if (raw === undefined) return def;
+  const v = Number(raw);
+  const ok = raw.trim() !== '' && Number.isFinite(v) && (minExclusive ? v > min : v >= min) && v <= max;
+  if (!ok) {
+    const range = `${minExclusive ? '(' : '['}${min}, ${max === Infinity ? '∞)' : `${max}]`}`;
+    throw new PortusError(
+      ErrorCodes.ALGORITHM,
+      `${alg}: parameter ${name} must be a number in ${range}, got '${raw}'`,
+    );
+  }
+  return v;
+}
+
+/** One of a fixed set of string values (case-insensitive), or `def` when absent. */
+export function choiceParam<T extends string>(
+  alg: string,
+  params: Params,
+  name: string,
+  choices: readonly T[],
+  def: T,
+): T {
+  const raw = params[name];
+  if (raw === undefined) return def;
+  const v = choices.find((c) => c.toLowerCase() === raw.toLowerCase());
+  if (v === undefined) {
+    throw new PortusError(
+      ErrorCodes.ALGORITHM,
+      `${alg}: parameter ${name} must be one of ${choices.join(', ')}, got '${raw}'`,
+    );
+  }
+  return v;
+}

@@ -23,6 +23,7 @@ import {
 import { algorithmNames, getAlgorithm } from '../algorithms/index.ts';
 import { isLoopback, startDashboard, type Dashboard } from '../dashboard/index.ts';
 import { ErrorCodes, PortusError } from '../errors.ts';
+import { importUserModule } from './user-module.ts';
 
 /** Options of the `run` command. */
 export interface RunOptions {
@@ -105,7 +106,7 @@ export async function loadAlgorithmFile(file: string, params: Record<string, str
   const url = pathToFileURL(resolve(file)).href;
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(url)) as Record<string, unknown>;
+    mod = await importUserModule(url);
   } catch (e) {
     throw new PortusError(ErrorCodes.ALGORITHM, `cannot load ${file}: ${(e as Error).message}`, { cause: e });
   }
@@ -261,10 +262,11 @@ export async function run(spec: string, opts: RunOptions): Promise<void> {
 export function register(program: Command): void {
   program
     .command('run')
-    .description(
-      `run the agent in the foreground with a built-in algorithm (${algorithmNames().join(', ')}) or one from a .ts/.js file`,
+    .description('run the agent in the foreground with a built-in algorithm or one from a .ts/.js file')
+    .argument(
+      '<algorithm>',
+      `built-in algorithm (${algorithmNames().join(', ')}), or path to a .ts/.js file exporting one`,
     )
-    .argument('<algorithm>', 'built-in algorithm name, or path to a .ts/.js file exporting one')
     .option('--ipc <kind>', 'transport: unix, netlink or char', 'unix')
     .option('--socket <path>', 'unix socket path of the agent (default /tmp/ccp/portus)')
     .option('--debug', 'log every message in and out, decoded')

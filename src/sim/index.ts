@@ -17,6 +17,7 @@ export {
   type SimPrimitives,
   type TimeSeries,
 } from './network.ts';
+export type { FlowState } from './network.ts';
 export {
   jainIndex,
   percentile,

@@ -9,11 +9,21 @@ import { changeProgs, steps } from './helpers.ts';
 const MSS = 1448;
 
 test('algorithms are selectable by name; unknown names and parameters are clear errors', () => {
-  assert.deepEqual(algorithmNames(), ['aimd', 'const', 'reno', 'cubic']);
+  assert.deepEqual(algorithmNames(), [
+    'aimd',
+    'const',
+    'reno',
+    'cubic',
+    'bbr',
+    'copa',
+    'vegas',
+    'nimbus',
+    'dctcp',
+  ]);
   for (const n of ['aimd', 'reno', 'cubic']) assert.equal(getAlgorithm(n).name, n);
   assert.equal(getAlgorithm('const', { cwnd: '10' }).name, 'const');
   const isAlg = (e: unknown) => e instanceof PortusError && e.code === ErrorCodes.ALGORITHM;
-  assert.throws(() => getAlgorithm('vegas'), isAlg);
+  assert.throws(() => getAlgorithm('westwood'), isAlg);
   assert.throws(() => getAlgorithm('reno', { bogus: '1' }), isAlg);
   assert.throws(() => getAlgorithm('reno', { ss_thresh: 'abc' }), isAlg);
   assert.throws(() => getAlgorithm('const'), isAlg);

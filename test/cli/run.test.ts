@@ -24,9 +24,12 @@ test('parseParams: k=v pairs, values may contain =; anything else is a usage err
 test('built-in names resolve with their parameters; unknown names list the built-ins', async () => {
   assert.equal((await resolveAlgorithm('cubic', {})).name, 'cubic');
   assert.equal((await resolveAlgorithm('const', { cwnd: '5' })).name, 'const');
+  assert.equal((await resolveAlgorithm('bbr', {})).name, 'bbr');
   await assert.rejects(
-    resolveAlgorithm('bbr', {}),
-    (e: unknown) => isCode(ErrorCodes.ALGORITHM)(e) && /aimd, const, reno, cubic/.test((e as Error).message),
+    resolveAlgorithm('westwood', {}),
+    (e: unknown) =>
+      isCode(ErrorCodes.ALGORITHM)(e) &&
+      /aimd, const, reno, cubic, bbr, copa, vegas, nimbus, dctcp/.test((e as Error).message),
   );
 });
 

@@ -1,0 +1,49 @@
+/**
+ * Cold start of the `portus` command, as a ratio to bare `node -e 0` measured in the same run:
+ * `portus --help`, `portus --version` and `portus compile` of one small program, each a fresh
+ * process of the compiled CLI (dist/, built first if missing). Runs are interleaved (one of each
+ * command per round) so that load from other processes affects all of them alike; the figure is
+ * the median wall time of each. Target (issue #10): ≤ 2× bare node. Never fails on timing.
+ *
+ *   node --import tsx bench/cli/startup.ts [rounds]
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const rounds = Number(process.argv[2] ?? 15);
+
+if (!existsSync(`${root}/dist/cli/main.js`)) {
+  const b = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
+  if (b.status !== 0) process.exit(1);
+}
+
+// The compiled CLI, as an installed package runs it: without the tests' portus-source condition.
+const env = { ...process.env, NODE_OPTIONS: '' };
+const cases: Record<string, string[]> = {
+  'node -e 0': ['-e', '0'],
+  'portus --help': ['bin/portus.js', '--help'],
+  'portus --version': ['bin/portus.js', '--version'],
+  'portus compile aimd.ccp': ['bin/portus.js', 'compile', 'examples/programs/aimd.ccp'],
+};
+const times: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
+
+function once(args: string[]): number {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`${args.join(' ')} exited with ${r.status}: ${r.stderr}`);
+  return ms;
+}
+
+for (const args of Object.values(cases)) once(args); // warm the file cache
+for (let i = 0; i < rounds; i++) for (const [k, args] of Object.entries(cases)) times[k].push(once(args));
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const base = median(times['node -e 0']);
+console.log(`cold start, median of ${rounds} interleaved runs (Node ${process.version})`);
+for (const [k, xs] of Object.entries(times)) {
+  const m = median(xs);
+  console.log(`  ${k.padEnd(26)} ${m.toFixed(1).padStart(7)} ms  ${(m / base).toFixed(2)}× node -e 0`);
+}
