@@ -13,7 +13,7 @@ import { ErrorCodes, PortusError } from '../errors.ts';
 import { Sampler } from './sampler.ts';
 import { createHandler } from './server.ts';
 
-export { formatIpv4, type FlowRow, type LogEntry, type Overview, type Point } from './sampler.ts';
+export { type FlowRow, type LogEntry, type Overview, type Point } from './sampler.ts';
 
 /** Options of {@link startDashboard}. */
 export interface DashboardOptions {

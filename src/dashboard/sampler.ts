@@ -5,7 +5,7 @@
  * with a count.
  * @module
  */
-import type { Agent, AgentEvent, FlowView } from '../agent/index.ts';
+import { flowEndpoints, type Agent, type AgentEvent, type FlowView } from '../agent/index.ts';
 
 /** The overview panel. Rates are per second over the last sample interval. */
 export interface Overview {
@@ -45,7 +45,7 @@ export interface FlowRow {
   datapath: string;
   algorithm: string;
   program: string;
-  /** `src:port → dst:port` */
+  /** `src:port > dst:port` (addresses and ports decoded from network byte order) */
   tuple: string;
   cwnd: number;
   rate: number;
@@ -113,11 +113,6 @@ interface FlowTrack {
   lastReports: number;
   rps: number;
   seen: number;
-}
-
-/** Format a CREATE's address (u32 as the datapath sent it: network byte order) as a dotted quad. */
-export function formatIpv4(ip: number): string {
-  return `${ip & 0xff}.${(ip >>> 8) & 0xff}.${(ip >>> 16) & 0xff}.${(ip >>> 24) & 0xff}`;
 }
 
 function flowKey(f: FlowView): string {
@@ -254,9 +249,7 @@ export class Sampler {
         datapath: f.address,
         algorithm: f.algorithmName,
         program: f.programName,
-        tuple:
-          `${formatIpv4(f.info.srcIp)}:${f.info.srcPort} → ` +
-          `${formatIpv4(f.info.dstIp)}:${f.info.dstPort}`,
+        tuple: flowEndpoints(f.info),
         cwnd: f.cwnd,
         rate: f.rate,
         rttUs: f.lastRttUs,

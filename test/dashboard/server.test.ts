@@ -3,7 +3,7 @@
 // is real, on an in-process channel transport.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startAgent, silentLogger, type Algorithm } from '../../src/agent/index.ts';
+import { ipv4ToRaw, portToRaw, startAgent, silentLogger, type Algorithm } from '../../src/agent/index.ts';
 import { isLoopback, parseListen, startDashboard } from '../../src/dashboard/index.ts';
 import { createChannel } from '../../src/ipc/index.ts';
 import { encodeCreate, encodeMeasure, encodeReady } from '../../src/wire/index.ts';
@@ -37,10 +37,10 @@ function setup(flows: number) {
         sid,
         initCwnd: 14_480,
         mss: 1448,
-        srcIp: 0x0100007f,
-        srcPort: sid,
-        dstIp: 0x0200000a,
-        dstPort: 80,
+        srcIp: ipv4ToRaw('127.0.0.1'),
+        srcPort: portToRaw(40_000 + sid),
+        dstIp: ipv4ToRaw('10.0.0.2'),
+        dstPort: portToRaw(80),
         congAlg: 'test',
       }),
       'agent',
@@ -126,7 +126,7 @@ test('token, read-only methods, Host check, and the flows query', async () => {
     );
     assert.equal(first.rows[0]!.rttUs, 1001);
     assert.equal(first.rows[0]!.cwnd, 21_001);
-    assert.equal(first.rows[0]!.tuple, '127.0.0.1:1 → 10.0.0.2:80');
+    assert.equal(first.rows[0]!.tuple, '127.0.0.1:40001 > 10.0.0.2:80');
     const byRtt = await q('sort=rttUs&dir=desc&limit=2');
     assert.deepEqual(
       byRtt.rows.map((r) => r.sid),
