@@ -29,6 +29,7 @@ for (const c of CASES) {
       await ag.waitFor(/^portus: running/);
       const dp = portus([
         'datapath',
+        '--json',
         '--agent',
         A,
         '--socket',
