@@ -26,6 +26,8 @@ export interface CommandEntry {
   readonly description: string;
   /** Import the module that registers it. */
   readonly load: () => Promise<CommandModule>;
+  /** Registered but not listed in `--help` (internal helpers such as the demo's agent process). */
+  readonly hidden?: boolean;
 }
 
 /** Every sub-command, in help order. Modules that register several commands appear once per command. */
@@ -69,6 +71,13 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: () => import('./demo.ts'),
   },
   {
+    name: 'demo-agent',
+    term: 'demo-agent [options] <socket> <algorithms...>',
+    description: '',
+    load: () => import('./demo.ts'),
+    hidden: true,
+  },
+  {
     name: 'sweep',
     term: 'sweep [options] <spec>',
     description:
@@ -95,7 +104,9 @@ function baseProgram(): Command {
 function overviewProgram(): Command {
   const program = baseProgram();
   const terms = new Map<Command, string>();
-  for (const c of COMMANDS) terms.set(program.command(c.name).description(c.description), c.term);
+  for (const c of COMMANDS) {
+    if (c.hidden !== true) terms.set(program.command(c.name).description(c.description), c.term);
+  }
   const help = new Help();
   program.configureHelp({ subcommandTerm: (cmd) => terms.get(cmd) ?? help.subcommandTerm(cmd) });
   return program;

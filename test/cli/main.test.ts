@@ -21,7 +21,10 @@ test('COMMANDS lists every registered command with its real help term and descri
 test('top-level --help lists every command; a command name loads only that command', () => {
   const r = spawnSync(process.execPath, ['bin/portus.js', '--help'], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(r.status, 0, r.stderr);
-  for (const c of COMMANDS) assert.ok(r.stdout.includes(c.term), `${c.term} in\n${r.stdout}`);
+  for (const c of COMMANDS) {
+    if (c.hidden === true) assert.ok(!r.stdout.includes(c.name), `hidden ${c.name} not in\n${r.stdout}`);
+    else assert.ok(r.stdout.includes(c.term), `${c.term} in\n${r.stdout}`);
+  }
   assert.match(r.stdout, /help \[command\]/);
   const h = spawnSync(process.execPath, ['bin/portus.js', 'help', 'compile'], {
     encoding: 'utf8',
