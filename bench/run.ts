@@ -21,6 +21,7 @@ const BENCHES = [
   'bench/cli/startup.ts',
   'bench/zoo/run.ts',
   'bench/sweep/run.ts',
+  'bench/dashboard/run.ts',
 ];
 /** Run only when a filter word names them: they boot a VM (bench/kernel, minutes). */
 const OPT_IN = ['bench/kernel/three-way.ts'];

@@ -1,0 +1,137 @@
+/**
+ * What the live dashboard costs the agent (issue: ≥ 95 % of the report throughput without it).
+ *
+ * The closed-loop IPC benchmark's set-up (bench/ipc): our agent (`portus run aimd`, its own process)
+ * driven by the load generator built on the real libccp (`bench/ipc/c/loadgen.c`: 1000 flows, one
+ * report outstanding per flow), measured alternately without and with `--dashboard`, the page open
+ * in Debian's Chromium (playwright-core) with a flow selected, so the sampler, the flows-table
+ * queries and the SSE pushes all run. Prints reports/s of each round and the ratio of medians.
+ *
+ * Run: `npm run bench -- dashboard` or `node --import tsx bench/dashboard/run.ts [seconds] [rounds]`.
+ * @module
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { buildCTools } from '../ipc/c/build.ts';
+
+const SECONDS = Number(process.argv[2] ?? 5);
+const ROUNDS = Number(process.argv[3] ?? 3);
+const FLOWS = 1000;
+const CHROMIUM = process.env.PORTUS_CHROMIUM ?? '/usr/bin/chromium';
+const BIN = fileURLToPath(new URL('../../bin/portus.js', import.meta.url));
+
+interface Agent {
+  child: ChildProcess;
+  url: string | null;
+}
+
+function startAgent(sock: string, dashboard: boolean): Promise<Agent> {
+  const args = [BIN, 'run', 'aimd', '--socket', sock, '--quiet', '--log-level', 'error'];
+  if (dashboard) args.push('--dashboard', '127.0.0.1:0');
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let running = false;
+    child.once('exit', (code) => reject(new Error(`agent exited early (${code})`)));
+    createInterface({ input: child.stdout! }).on('line', (l) => {
+      if (l.startsWith('portus: running')) {
+        running = true;
+        if (!dashboard) resolve({ child, url: null });
+      }
+      const m = /dashboard at (http\S+)/.exec(l);
+      if (m && running) resolve({ child, url: m[1]! });
+    });
+  });
+}
+
+async function stop(a: Agent): Promise<void> {
+  a.child.removeAllListeners('exit');
+  const done = new Promise((r) => a.child.once('exit', r));
+  a.child.kill('SIGTERM');
+  await done;
+}
+
+/** One closed-loop run of the load generator; resolves to the reports/s answered. */
+function loadgen(exe: string, sock: string, me: string): Promise<number> {
+  const child = spawn(exe, [sock, me, String(FLOWS), String(SECONDS)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => {
+      try {
+        resolve((JSON.parse(out.trim().split('\n').pop() ?? '') as { perSec: number }).perSec);
+      } catch {
+        reject(new Error(`loadgen failed (exit ${code}): ${err.trim()}`));
+      }
+    });
+  });
+}
+
+async function openPage(browser: Browser, url: string): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  await page.goto(url);
+  return page;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+};
+
+const tools = buildCTools();
+if (!existsSync(CHROMIUM)) {
+  console.log(`bench/dashboard: no browser at ${CHROMIUM} (apt-get install chromium); skipped`);
+  process.exit(0);
+}
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+});
+const dir = mkdtempSync(join(tmpdir(), 'portus-bench-dash-'));
+const without: number[] = [];
+const withDash: number[] = [];
+try {
+  console.log(
+    `bench/dashboard — aimd agent, ${FLOWS} flows closed loop (libccp load generator), ${SECONDS} s per round`,
+  );
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const dash of [false, true]) {
+      const sock = join(dir, `agent-${round}-${dash}.sock`);
+      const agent = await startAgent(sock, dash);
+      let page: Page | null = null;
+      try {
+        // the page opens before the load: it watches the whole run, with a flow selected once
+        // the flows exist (so the selected-flow stream runs too)
+        if (agent.url !== null) page = await openPage(browser, agent.url);
+        const running = loadgen(tools.loadgen, sock, join(dir, `dp-${round}-${dash}.sock`));
+        if (page !== null) {
+          await page.waitForSelector('#flows tbody tr', { timeout: 30_000 });
+          await page.click('#flows tbody tr');
+        }
+        const run = await running;
+        (dash ? withDash : without).push(run);
+        console.log(
+          `round ${round + 1}: ${dash ? 'with the dashboard open   ' : 'without the dashboard     '} ${run.toFixed(0)} reports/s`,
+        );
+      } finally {
+        await page?.close();
+        await stop(agent);
+      }
+    }
+  }
+  const a = median(without);
+  const b = median(withDash);
+  console.log(
+    `median without: ${a.toFixed(0)} reports/s; with the dashboard open: ${b.toFixed(0)} reports/s`,
+  );
+  console.log(`ratio with/without: ${(b / a).toFixed(3)} (target ≥ 0.95)`);
+} finally {
+  await browser.close();
+  rmSync(dir, { recursive: true, force: true });
+}
