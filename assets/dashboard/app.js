@@ -255,7 +255,9 @@
     upsertEvents(h.events);
     connect();
     await refreshTable();
-    setInterval(() => refreshTable().catch(showError), 1000);
+    setInterval(() => {
+      if (!document.hidden) refreshTable().catch(showError);
+    }, 1000);
   }
 
   window.addEventListener('resize', () => {

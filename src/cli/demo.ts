@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { openIpc, startAgent, untilSignal, createLogger } from '../agent/index.ts';
 import { algorithmNames, getAlgorithm } from '../algorithms/index.ts';
+import { startDashboard, type Dashboard } from '../dashboard/index.ts';
 import { ErrorCodes, PortusError } from '../errors.ts';
 import {
   formatRate,
@@ -36,6 +37,8 @@ interface DemoOptions {
   buffer: string;
   param: string[];
   out?: string;
+  /** `--dashboard [host:port]`: the agent process serves the live dashboard. */
+  dashboard?: string | boolean;
 }
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -192,7 +195,15 @@ async function action(o: DemoOptions): Promise<void> {
 
   const args = [BIN, 'demo-agent', agentPath, ...algs];
   for (const p of o.param) args.push('--param', p);
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (o.dashboard !== undefined && o.dashboard !== false) {
+    args.push('--dashboard');
+    if (typeof o.dashboard === 'string') args.push(o.dashboard);
+  }
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // the agent prints the dashboard's URL (with its token) once it serves it
+  child.stdout!.on('data', (d: Buffer) => {
+    for (const line of d.toString().split('\n')) if (line.includes('dashboard at ')) console.log(line);
+  });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => {
     err += d.toString();
@@ -241,6 +252,10 @@ export function register(program: Command): void {
     .option('--buffer <size>', 'bottleneck buffer', '1bdp')
     .option('--param <k=v>', 'algorithm parameter passed to the agent; repeatable', collect, [])
     .option('--out <dir>', 'where to write the report (default: a temporary folder)')
+    .option(
+      '--dashboard [host:port]',
+      'the agent also serves the live dashboard (default 127.0.0.1, a free port); its URL is printed',
+    )
     .action(action);
 
   // The demo's agent process: the real runtime serving several algorithms on a Unix socket.
@@ -249,17 +264,29 @@ export function register(program: Command): void {
     .argument('<socket>', 'socket path to serve')
     .argument('<algorithms...>', 'built-in algorithms')
     .option('--param <k=v>', 'algorithm parameter; repeatable', collect, [])
-    .action(async (socket: string, names: string[], opts: { param: string[] }) => {
-      const params: Record<string, string> = {};
-      for (const p of opts.param) {
-        const i = p.indexOf('=');
-        if (i > 0) params[p.slice(0, i)] = p.slice(i + 1);
-      }
-      const agent = startAgent({
-        transport: await openIpc('unix', { socketPath: socket }),
-        algorithms: names.map((a) => getAlgorithm(a, params)),
-        log: createLogger('warn'),
-      });
-      await untilSignal(agent);
-    });
+    .option('--dashboard [host:port]', 'serve the live dashboard (loopback)')
+    .action(
+      async (socket: string, names: string[], opts: { param: string[]; dashboard?: string | boolean }) => {
+        const params: Record<string, string> = {};
+        for (const p of opts.param) {
+          const i = p.indexOf('=');
+          if (i > 0) params[p.slice(0, i)] = p.slice(i + 1);
+        }
+        const agent = startAgent({
+          transport: await openIpc('unix', { socketPath: socket }),
+          algorithms: names.map((a) => getAlgorithm(a, params)),
+          log: createLogger('warn'),
+        });
+        let dashboard: Dashboard | null = null;
+        if (opts.dashboard !== undefined) {
+          dashboard = await startDashboard(agent, {
+            listen: typeof opts.dashboard === 'string' ? opts.dashboard : undefined,
+            title: `Portus demo: ${names.join(', ')}`,
+          });
+          process.stdout.write(`demo: dashboard at ${dashboard.url}\n`);
+        }
+        await untilSignal(agent);
+        await dashboard?.close();
+      },
+    );
 }

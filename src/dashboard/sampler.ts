@@ -110,6 +110,8 @@ class Ring {
 
 interface FlowTrack {
   ring: Ring;
+  /** The flow's endpoints, formatted once. */
+  tuple: string;
   lastReports: number;
   rps: number;
   seen: number;
@@ -138,6 +140,8 @@ export class Sampler {
   private fresh: LogEntry[] = [];
   private readonly lastError = new Map<string, LogEntry>();
   private readonly unsubscribe: () => void;
+  private rowCache: FlowRow[] | null = null;
+  private rowsEpoch = -1;
 
   constructor(agent: Agent) {
     this.agent = agent;
@@ -193,7 +197,13 @@ export class Sampler {
       const key = flowKey(f);
       let tr = this.flows.get(key);
       if (tr === undefined) {
-        tr = { ring: new Ring(), lastReports: f.reportCount, rps: 0, seen: epoch };
+        tr = {
+          ring: new Ring(),
+          tuple: flowEndpoints(f.info),
+          lastReports: f.reportCount,
+          rps: 0,
+          seen: epoch,
+        };
         this.flows.set(key, tr);
       } else {
         tr.rps = per(f.reportCount - tr.lastReports);
@@ -238,34 +248,39 @@ export class Sampler {
     total: number;
     rows: FlowRow[];
   } {
-    const all: FlowRow[] = [];
-    const now = this.agent.now();
+    if (this.rowsEpoch !== this.epoch || this.rowCache === null) {
+      // built at most once per sample, however many pages ask
+      const rows: FlowRow[] = [];
+      const now = this.agent.now();
+      this.agent.forEachFlow((f) => {
+        const key = flowKey(f);
+        const tr = this.flows.get(key);
+        rows.push({
+          key,
+          sid: f.sid,
+          datapath: f.address,
+          algorithm: f.algorithmName,
+          program: f.programName,
+          tuple: tr?.tuple ?? flowEndpoints(f.info),
+          cwnd: f.cwnd,
+          rate: f.rate,
+          rttUs: f.lastRttUs,
+          rps: tr?.rps ?? 0,
+          ageS: Math.max(0, (now - f.createdAt) / 1e6),
+        });
+      });
+      this.rowCache = rows;
+      this.rowsEpoch = this.epoch;
+    }
     const filter = q.filter.toLowerCase();
-    this.agent.forEachFlow((f) => {
-      const key = flowKey(f);
-      const row: FlowRow = {
-        key,
-        sid: f.sid,
-        datapath: f.address,
-        algorithm: f.algorithmName,
-        program: f.programName,
-        tuple: flowEndpoints(f.info),
-        cwnd: f.cwnd,
-        rate: f.rate,
-        rttUs: f.lastRttUs,
-        rps: this.flows.get(key)?.rps ?? 0,
-        ageS: Math.max(0, (now - f.createdAt) / 1e6),
-      };
-      if (filter !== '' && !matches(row, filter)) return;
-      all.push(row);
-    });
+    const all = filter === '' ? this.rowCache.slice() : this.rowCache.filter((r) => matches(r, filter));
     const dir = q.desc ? -1 : 1;
     const k = q.sort;
     all.sort((a, b) => {
       const x = a[k];
       const y = b[k];
-      const c = typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
-      return c !== 0 ? c * dir : a.key.localeCompare(b.key);
+      const c = x < y ? -1 : x > y ? 1 : 0;
+      return c !== 0 ? c * dir : a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
     });
     return { total: all.length, rows: all.slice(q.offset, q.offset + q.limit) };
   }

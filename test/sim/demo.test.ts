@@ -66,3 +66,57 @@ test('portus demo refuses runs over 40 s and unknown algorithms', () => {
   assert.equal(bad.code, 1);
   assert.match(bad.err, /no built-in algorithm 'nope'/);
 });
+
+test('portus demo --dashboard: the agent process serves the live dashboard of the demo flows', async () => {
+  const { spawn } = await import('node:child_process');
+  const { createInterface } = await import('node:readline');
+  const dir = mkdtempSync(join(tmpdir(), 'portus-demo-dash-'));
+  const child = spawn(
+    process.execPath,
+    [
+      BIN,
+      'demo',
+      '--alg',
+      'cubic',
+      '--alg',
+      'reno',
+      '--duration',
+      '8s',
+      '--stagger',
+      '1s',
+      '--out',
+      dir,
+      '--dashboard',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const exited = new Promise<number | null>((r) => child.once('exit', r));
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no dashboard URL within 90 s')), 90_000);
+      createInterface({ input: child.stdout }).on('line', (l) => {
+        const m = /dashboard at (http\S+)/.exec(l);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]!);
+        }
+      });
+    });
+    assert.equal((await fetch(url)).status, 200);
+    const base = url.slice(0, url.indexOf('/?token='));
+    const token = url.slice(url.indexOf('token=') + 6);
+    // both demo flows appear in the flows table while the demo runs
+    let rows: { algorithm: string }[] = [];
+    for (let i = 0; i < 200 && rows.length < 2; i++) {
+      rows = (
+        (await (await fetch(`${base}/api/flows?token=${token}`)).json()) as { rows: { algorithm: string }[] }
+      ).rows;
+      if (rows.length < 2) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.deepEqual(rows.map((r) => r.algorithm).sort(), ['cubic', 'reno']);
+    assert.equal(await exited, 0);
+  } finally {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
