@@ -25,7 +25,7 @@ export type { NimbusHooks, NimbusMode } from './algorithms/index.ts';
 export { ErrorCodes, PortusError, CompileError, WireError, isPortusError, type ErrorCode } from './errors.ts';
 export { compile, disassemble, type Program, type Scope } from './lang/index.ts';
 export { openTransport, createChannel, type Transport } from './ipc/index.ts';
-export { openBpf, type BpfOptions, type BpfStats, type BpfTransport } from './ipc/index.ts';
+export { openBpf, type BpfOptions, type BpfStats, type BpfTransport, type BpfInfo } from './ipc/index.ts';
 export {
   createDatapath,
   zeroPrimitives,
@@ -47,6 +47,12 @@ export {
   type SimResult,
   type RunOptions,
   type RealtimeOptions,
+  AlgorithmFailedError,
+  EventLog,
+  type AlgorithmFailure,
+  type WindowMark,
+  type EventKind,
+  type LoggedEvent,
 } from './sim/index.ts';
 // Types that the exports above take or return, so that users can name them (and the API reference
 // documents them), plus the transports that openTransport opens.
@@ -62,6 +68,7 @@ export {
   type CharDeviceOptions,
   type NetlinkOptions,
   type ReceiveHandler,
+  type PeerGoneHandler,
   type TransportKind,
   type TransportOptions,
   type UnixOptions,
