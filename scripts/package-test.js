@@ -51,6 +51,7 @@ const ALLOWED = [
   /^examples\/(?!run-all\.ts$)[^/]+\.ts$/,
   /^examples\/(programs|scenarios)\/[^/]+\.(ccp|json)$/,
   /^examples\/scenarios\/traces\/[^/]+\.trace$/,
+  /^examples\/sweeps\/[^/]+\.(ya?ml|json)$/,
   /^prebuilds\/linux-x64\/[^/]+$/,
 ];
 const REQUIRED = [
@@ -334,6 +335,7 @@ async function cli() {
         join(TMP, 'dp.sock'),
         '--duration',
         '1',
+        '--json',
       ],
       { cwd: APP, timeout: 60_000 },
     );
