@@ -8,141 +8,36 @@
  *  - 1 flow: report→update p50 ≤ 1.3× the C agent's;
  *  - ≤ 200 bytes of heap per report; agent CPU per report no higher at 1000 flows than at 1.
  *
+ * Also printed: both agents' CPU time per report (with two CPU-bound processes beside them their
+ * throughput follows it) and system calls per report (counted by `perf stat` in separate short
+ * runs, since counting costs each call something).
+ *
  * Run: `npm run bench -- ipc` or `node --import tsx bench/ipc/run.ts [seconds per run]`.
  * (`bench/ipc/node-driver.ts` is the older driver written in Node; `bench/ipc/dispatch.ts` the
  * runtime alone, in process.) The machine is often shared: idle figures are noisy.
  * @module
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { rawUnixSocket } from '../../src/ipc/unix.ts';
-import { encodeCreate, encodeMeasure, encodeReady, MsgType } from '../../src/wire/index.ts';
 import { buildCTools, type CTools } from './c/build.ts';
+import {
+  busy,
+  captureTemplates,
+  cpuDuring,
+  loadgen as runLoadgen,
+  run,
+  start,
+  startOurs,
+  syscallsPerReport,
+  type LoadResult,
+} from './harness.ts';
 
 const SECONDS = Number(process.argv[2] ?? 3);
 const FLOWS = 1000;
-const AGENT_PROC = fileURLToPath(new URL('./agent-proc.ts', import.meta.url));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface LoadResult {
-  answered: number;
-  unanswered: number;
-  perSec: number;
-  p50us: number;
-  p99us: number;
-}
-interface Proc {
-  child: ChildProcess;
-  next(): Promise<string>;
-  send(line: string): void;
-  stop(): Promise<void>;
-}
-
-/** Spawn a process that prints `ready` once listening; lines of its stdout come from next(). */
-async function start(cmd: string, args: string[]): Promise<Proc> {
-  const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines: string[] = [];
-  let waiter: ((l: string) => void) | null = null;
-  createInterface({ input: child.stdout! }).on('line', (l) => {
-    if (waiter !== null) {
-      const w = waiter;
-      waiter = null;
-      w(l);
-    } else lines.push(l);
-  });
-  const next = (): Promise<string> =>
-    lines.length > 0 ? Promise.resolve(lines.shift()!) : new Promise((r) => (waiter = r));
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  if ((await Promise.race([next(), exited.then(() => 'exited')])) !== 'ready') {
-    throw new Error(`${cmd} did not start`);
-  }
-  return {
-    child,
-    next,
-    send: (l) => child.stdin!.write(`${l}\n`),
-    async stop() {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
-const startOurs = (sock: string) =>
-  start(process.execPath, [
-    '--expose-gc',
-    '--max-semi-space-size=128',
-    '--min-semi-space-size=128',
-    '--import',
-    'tsx',
-    AGENT_PROC,
-    sock,
-  ]);
-
-function run(cmd: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('error', reject);
-    child.on('close', () => resolve(out.trim().split('\n').pop() ?? ''));
-  });
-}
-
-async function loadgen(tools: CTools, agent: string, dir: string, flows: number): Promise<LoadResult> {
-  const r = JSON.parse(
-    await run(tools.loadgen, [agent, join(dir, `lg-${flows}`), String(flows), String(SECONDS)]),
-  );
-  return r as LoadResult;
-}
-
-/**
- * What our agent sends for READY, the first CREATE, a later CREATE and a report: the C agent's
- * templates, so that both agents put the same bytes on the wire.
- */
-async function captureTemplates(dir: string): Promise<string[]> {
-  const sock = join(dir, 'capture.sock');
-  const ours = await startOurs(sock);
-  const got: string[] = [];
-  const s = rawUnixSocket(
-    (st, buf) => {
-      if (st >= 0 && buf !== null) got.push(buf.toString('hex'));
-    },
-    join(dir, 'capture-dp'),
-  );
-  const step = async (msg: Buffer): Promise<string> => {
-    got.length = 0;
-    s.sendto(msg, sock);
-    await sleep(300);
-    return got.length === 0 ? '-' : got.join(',');
-  };
-  const create = (sid: number) =>
-    encodeCreate({
-      sid,
-      initCwnd: 14480,
-      mss: 1448,
-      srcIp: 0,
-      srcPort: sid,
-      dstIp: 0,
-      dstPort: 0,
-      congAlg: '',
-    });
-  const t = [
-    await step(encodeReady(1)),
-    await step(create(1)),
-    await step(create(2)),
-    await step(encodeMeasure(1, 1, [1448n, 0n, 0n, 0n, 10000n, 10n])),
-  ];
-  s.close();
-  await ours.stop();
-  if (!t[3]!.startsWith(MsgType.UPDATE_FIELDS.toString(16).padStart(2, '0'))) {
-    throw new Error(`unexpected reply to a report: ${t[3]}`);
-  }
-  return t;
-}
+const loadgen = (tools: CTools, agent: string, dir: string, flows: number): Promise<LoadResult> =>
+  runLoadgen(tools, agent, dir, flows, SECONDS);
 
 interface Figures {
   floor: { p50us: number; p99us: number };
@@ -150,53 +45,63 @@ interface Figures {
   cN: LoadResult;
   o1: LoadResult;
   oN: LoadResult;
+  /** CPU µs per report: ours and the C agent's, at 1 flow and at FLOWS. */
   cpu1: number;
   cpuN: number;
+  cCpu1: number;
+  cCpuN: number;
+  /** System calls per report at 1 flow and at FLOWS (null without perf). */
+  sys: { c1: number | null; cN: number | null; o1: number | null; oN: number | null };
   heapPerReport: number | null;
 }
 
 async function measure(tools: CTools, dir: string, templates: string[]): Promise<Figures> {
   const floor = JSON.parse(await run(tools.pingpong, [dir, '20000'])) as Figures['floor'];
   const cSock = join(dir, 'c-agent.sock');
-  const c = await start(tools.agent, [cSock, ...templates]);
-  const c1 = await loadgen(tools, cSock, dir, 1);
+  const startC = (sock: string) => start(tools.agent, [sock, ...templates]);
+  const c = await startC(cSock);
+  const [c1, cCpu1] = await cpuDuring(c, () => loadgen(tools, cSock, dir, 1));
   await c.stop();
-  const c2 = await start(tools.agent, [cSock, ...templates]); // a fresh agent: one datapath each
-  const cN = await loadgen(tools, cSock, dir, FLOWS);
+  const c2 = await startC(cSock); // a fresh agent: one datapath each
+  const [cN, cCpuN] = await cpuDuring(c2, () => loadgen(tools, cSock, dir, FLOWS));
   await c2.stop();
   rmSync(cSock, { force: true });
 
   const oSock = join(dir, 'our-agent.sock');
   const o = await startOurs(oSock);
-  const stats = async (): Promise<{ reports: number; heapBytes: number; cpuUs: number; gcs: number }> => {
+  const stats = async (): Promise<{ reports: number; heapBytes: number; gcs: number }> => {
     o.send('measure');
     return JSON.parse(await o.next());
   };
   o.send('mark');
   await o.next();
-  const o1 = await loadgen(tools, oSock, dir, 1);
-  const s1 = await stats();
+  const [o1, cpu1] = await cpuDuring(o, () => loadgen(tools, oSock, dir, 1));
+  await stats();
   o.send('mark');
   await o.next();
-  const oN = await loadgen(tools, oSock, dir, FLOWS);
+  const [oN, cpuN] = await cpuDuring(o, () => loadgen(tools, oSock, dir, FLOWS));
   const sN = await stats();
   await o.stop();
+  const sys = {
+    c1: await syscallsPerReport(tools, startC, dir, 1),
+    cN: await syscallsPerReport(tools, startC, dir, FLOWS),
+    o1: await syscallsPerReport(tools, startOurs, dir, 1),
+    oN: await syscallsPerReport(tools, startOurs, dir, FLOWS),
+  };
+  const per = (us: number, r: LoadResult) => us / Math.max(1, r.answered);
   return {
     floor,
     c1,
     cN,
     o1,
     oN,
-    cpu1: s1.cpuUs / Math.max(1, s1.reports),
-    cpuN: sN.cpuUs / Math.max(1, sN.reports),
+    cpu1: per(cpu1, o1),
+    cpuN: per(cpuN, oN),
+    cCpu1: per(cCpu1, c1),
+    cCpuN: per(cCpuN, cN),
+    sys,
     heapPerReport: sN.gcs === 0 ? sN.heapBytes / Math.max(1, sN.reports) : null,
   };
-}
-
-/** Two CPU-bound processes beside the benchmark. */
-function busy(): () => void {
-  const hogs = [0, 1].map(() => spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' }));
-  return () => hogs.forEach((h) => h.kill('SIGKILL'));
 }
 
 const f1 = (x: number) => x.toFixed(1);
@@ -225,6 +130,15 @@ function print(name: string, f: Figures): void {
   console.log(
     `our CPU per report: ${f1(f.cpu1)} µs at 1 flow, ${f1(f.cpuN)} µs at ${FLOWS} flows ` +
       `(target: no higher at ${FLOWS}: ${ok(f.cpuN <= f.cpu1)})`,
+  );
+  const sys = (x: number | null) => (x === null ? 'n/a (no perf)' : x.toFixed(2));
+  console.log(
+    `C agent's CPU per report: ${f1(f.cCpu1)} µs at 1 flow, ${f1(f.cCpuN)} µs at ${FLOWS} flows; ` +
+      `ours ÷ C at ${FLOWS}: ${(f.cpuN / f.cCpuN).toFixed(2)}x`,
+  );
+  console.log(
+    `system calls per report: C agent ${sys(f.sys.c1)} at 1 flow, ${sys(f.sys.cN)} at ${FLOWS}; ` +
+      `ours ${sys(f.sys.o1)} at 1 flow, ${sys(f.sys.oN)} at ${FLOWS}`,
   );
   console.log(
     f.heapPerReport === null

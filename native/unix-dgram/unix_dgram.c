@@ -13,6 +13,11 @@
  *   an allowed uid (and whose gid is not an allowed gid) are flagged REJECTED and their payload is
  *   not delivered.
  * - Abstract addresses: a leading NUL byte in an address string means the abstract namespace.
+ * - Replies: while JavaScript handles a batch it may stage replies to the senders of that batch's
+ *   datagrams in a second arena (OUT_SLOTS slots); flush() sends them all with one sendmmsg(), so a
+ *   batch costs one crossing into JavaScript and one system call each way. A destination whose
+ *   send fails keeps its order: its later replies in the batch are not attempted, and JavaScript
+ *   gets every unsent one back (status) to queue behind it.
  * - Writability: the socket's poll can also wait for POLLOUT (our own send buffer drained), and a
  *   "probe" (a socket connect()ed to one destination) waits for that destination's receive queue
  *   to have room: Linux reports POLLOUT on a connected datagram socket only when the peer's queue
@@ -24,6 +29,7 @@
 #include <linux/sockios.h>
 #include <node_api.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -41,6 +47,9 @@
 #define INTERN_CAP 4096
 #define INTERN_SLOTS 8192 /* open addressing, load factor <= 0.5 */
 #define MAX_ALLOWED 64
+#define OUT_SLOTS 64
+#define OUT_SLOT_SIZE 2048 /* an UPDATE_FIELDS of 127 records is 1663 bytes */
+#define OUT_FIELDS 3      /* len, receive slot whose sender is the destination, status */
 
 #define F_REJECTED 1
 #define F_NEWADDR 2
@@ -64,11 +73,13 @@ typedef struct {
   int in_callback;
   napi_ref on_batch;
   napi_ref on_writable;
-  napi_ref arena_ref, meta_ref, addrs_ref;
+  napi_ref arena_ref, meta_ref, addrs_ref, out_ref, out_meta_ref;
   napi_async_context actx;
   uint8_t *arena;
   int32_t *meta;
   uint8_t *addrs;
+  uint8_t *out;
+  int32_t *out_meta;
   int check_creds;
   uid_t euid;
   int n_uids, n_gids;
@@ -80,6 +91,8 @@ typedef struct {
   struct iovec iov[SLOTS];
   struct sockaddr_un from[SLOTS];
   char ctrl[SLOTS][CMSG_SPACE(sizeof(struct ucred))];
+  struct mmsghdr out_msgs[OUT_SLOTS];
+  struct iovec out_iov[OUT_SLOTS];
 } dsock;
 
 typedef struct {
@@ -90,18 +103,35 @@ typedef struct {
   napi_async_context actx;
 } probe;
 
+/* Every failure path: throw `unix_dgram: WHAT` into JavaScript and return NULL (undefined). */
+static napi_value fail(napi_env env, const char *what) {
+  char msg[160];
+  snprintf(msg, sizeof(msg), "unix_dgram: %s", what);
+  napi_throw_error(env, NULL, msg);
+  return NULL;
+}
+
 #define CHECK(call)                                                                                \
   do {                                                                                             \
-    if ((call) != napi_ok) {                                                                       \
-      napi_throw_error(env, NULL, "unix_dgram: " #call " failed");                                \
-      return NULL;                                                                                 \
-    }                                                                                              \
+    if ((call) != napi_ok) return fail(env, #call " failed");                                      \
   } while (0)
+
+/* The arguments of a JS call into argv (missing ones are undefined). */
+#define ARGS(n)                                                                                    \
+  size_t argc = (n);                                                                               \
+  napi_value argv[(n)];                                                                            \
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL))
 
 static napi_value num(napi_env env, double v) {
   napi_value r;
   napi_create_double(env, v, &r);
   return r;
+}
+
+/* Close `fd` (if open) and return -err as a JS number: the failure result of socket calls. */
+static napi_value close_errno(napi_env env, int fd, int err) {
+  if (fd >= 0) close(fd);
+  return num(env, -err);
 }
 
 static void *get_ptr(napi_env env, napi_value v) {
@@ -246,8 +276,72 @@ static void drain(dsock *s) {
     double arg = n;
     call_js(env, s->actx, s->on_batch, 1, &arg);
     s->in_callback = 0;
-    if (n < SLOTS) return; /* the queue is empty */
+    if (n < SLOTS) return; /* the queue is empty (one more recvmmsg would rarely find more) */
   }
+}
+
+static int32_t out_dest(dsock *s, int k) {
+  return s->meta[s->out_meta[k * OUT_FIELDS + 1] * META_FIELDS + 5];
+}
+
+/* Send the `count` staged replies (out meta: length, receive slot whose sender is the
+ * destination) with sendmmsg(), and set each one's status: 0 sent, -errno failed, 1 not attempted
+ * because an earlier reply to the same destination failed (so that its order is kept). Returns the
+ * number not sent, or -EINVAL if the staged metadata is out of range. */
+static int flush_out(dsock *s, int count) {
+  if (count > OUT_SLOTS) return -EINVAL;
+  for (int k = 0; k < count; k++) {
+    int32_t *m = s->out_meta + k * OUT_FIELDS;
+    if (m[0] < 0 || m[0] > OUT_SLOT_SIZE || m[1] < 0 || m[1] >= SLOTS) return -EINVAL;
+    struct msghdr *h = &s->out_msgs[k].msg_hdr;
+    s->out_iov[k].iov_len = (size_t)m[0];
+    h->msg_name = &s->from[m[1]];
+    h->msg_namelen = s->msgs[m[1]].msg_hdr.msg_namelen;
+    m[2] = 0;
+  }
+  int k = 0, unsent = 0, nblocked = 0;
+  int32_t blocked[OUT_SLOTS];
+  while (k < count) {
+    int e;
+    if (nblocked == 0) {
+      int r = sendmmsg(s->fd, s->out_msgs + k, (unsigned)(count - k), MSG_DONTWAIT);
+      if (r > 0) {
+        k += r;
+        continue;
+      }
+      e = r < 0 ? errno : EAGAIN;
+    } else { /* after a failure: one by one, skipping the destinations that failed */
+      int32_t id = out_dest(s, k), skip = 0;
+      for (int b = 0; b < nblocked; b++) skip |= blocked[b] == id;
+      if (skip) {
+        s->out_meta[k * OUT_FIELDS + 2] = 1;
+        unsent++;
+        k++;
+        continue;
+      }
+      if (sendmsg(s->fd, &s->out_msgs[k].msg_hdr, MSG_DONTWAIT) >= 0) {
+        k++;
+        continue;
+      }
+      e = errno;
+    }
+    if (e == EINTR) continue;
+    s->out_meta[k * OUT_FIELDS + 2] = -e;
+    blocked[nblocked++] = out_dest(s, k);
+    unsent++;
+    k++;
+  }
+  return unsent;
+}
+
+/* flush(handle, count) → replies not sent (their statuses in out meta) | -errno. */
+static napi_value js_flush(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  dsock *s = get_ptr(env, argv[0]);
+  if (s == NULL || s->closing) return num(env, -EBADF);
+  int32_t count = 0;
+  napi_get_value_int32(env, argv[1], &count);
+  return num(env, flush_out(s, count));
 }
 
 static void on_close(uv_handle_t *handle) {
@@ -258,6 +352,8 @@ static void on_close(uv_handle_t *handle) {
   napi_delete_reference(env, s->arena_ref);
   napi_delete_reference(env, s->meta_ref);
   napi_delete_reference(env, s->addrs_ref);
+  napi_delete_reference(env, s->out_ref);
+  napi_delete_reference(env, s->out_meta_ref);
   napi_async_destroy(env, s->actx);
   free(s->table);
   free(s);
@@ -286,9 +382,7 @@ static napi_value make_buffer(napi_env env, size_t size, void **data, napi_ref *
 /* create(onBatch, onWritable, passcred, sndbuf, rcvbuf) →
  *   { handle, fd, arena, meta, addrs, slots, slotSize, addrMax, metaFields, sndbuf } */
 static napi_value js_create(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ARGS(5);
   bool passcred = false;
   int32_t sndbuf = 0, rcvbuf = 0;
   napi_get_value_bool(env, argv[2], &passcred);
@@ -310,11 +404,11 @@ static napi_value js_create(napi_env env, napi_callback_info info) {
       setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
   }
   dsock *s = calloc(1, sizeof(dsock));
-  s->table = malloc(sizeof(intern_entry) * INTERN_SLOTS);
+  if (s != NULL) s->table = malloc(sizeof(intern_entry) * INTERN_SLOTS);
   if (s == NULL || s->table == NULL) {
     close(fd);
-    napi_throw_error(env, NULL, "unix_dgram: out of memory");
-    return NULL;
+    if (s != NULL) free(s);
+    return fail(env, "out of memory");
   }
   for (int k = 0; k < INTERN_SLOTS; k++) s->table[k].id = -1;
   s->env = env;
@@ -325,6 +419,17 @@ static napi_value js_create(napi_env env, napi_callback_info info) {
   napi_value meta =
       make_buffer(env, (size_t)SLOTS * META_FIELDS * 4, (void **)&s->meta, &s->meta_ref);
   napi_value addrs = make_buffer(env, (size_t)SLOTS * ADDR_MAX, (void **)&s->addrs, &s->addrs_ref);
+  napi_value out =
+      make_buffer(env, (size_t)OUT_SLOTS * OUT_SLOT_SIZE, (void **)&s->out, &s->out_ref);
+  napi_value out_meta =
+      make_buffer(env, (size_t)OUT_SLOTS * OUT_FIELDS * 4, (void **)&s->out_meta, &s->out_meta_ref);
+  if (arena == NULL || meta == NULL || addrs == NULL || out == NULL || out_meta == NULL)
+    return fail(env, "out of memory");
+  for (int k = 0; k < OUT_SLOTS; k++) {
+    s->out_iov[k].iov_base = s->out + (size_t)k * OUT_SLOT_SIZE;
+    s->out_msgs[k].msg_hdr.msg_iov = &s->out_iov[k];
+    s->out_msgs[k].msg_hdr.msg_iovlen = 1;
+  }
   for (int i = 0; i < SLOTS; i++) {
     s->iov[i].iov_base = s->arena + (size_t)i * SLOT_SIZE;
     s->iov[i].iov_len = SLOT_SIZE;
@@ -360,6 +465,11 @@ static napi_value js_create(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, obj, "slotSize", num(env, SLOT_SIZE));
   napi_set_named_property(env, obj, "addrMax", num(env, ADDR_MAX));
   napi_set_named_property(env, obj, "metaFields", num(env, META_FIELDS));
+  napi_set_named_property(env, obj, "out", out);
+  napi_set_named_property(env, obj, "outMeta", out_meta);
+  napi_set_named_property(env, obj, "outSlots", num(env, OUT_SLOTS));
+  napi_set_named_property(env, obj, "outSlotSize", num(env, OUT_SLOT_SIZE));
+  napi_set_named_property(env, obj, "outFields", num(env, OUT_FIELDS));
   napi_set_named_property(env, obj, "sndbuf", num(env, eff));
   return obj;
 }
@@ -367,9 +477,7 @@ static napi_value js_create(napi_env env, napi_callback_info info) {
 /* bind(handle, addr) → 0 | -errno. Pathname sockets are created with mode 0600 (umask 077 for
  * the duration of bind()); the caller then sets the mode it wants. */
 static napi_value js_bind(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ARGS(2);
   dsock *s = get_ptr(env, argv[0]);
   if (s == NULL) return num(env, -EBADF);
   struct sockaddr_un sa;
@@ -384,9 +492,7 @@ static napi_value js_bind(napi_env env, napi_callback_info info) {
 
 /* connect(handle, addr) → 0 | -errno (used to probe whether a path has a live socket). */
 static napi_value js_connect(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ARGS(2);
   dsock *s = get_ptr(env, argv[0]);
   if (s == NULL) return num(env, -EBADF);
   struct sockaddr_un sa;
@@ -398,9 +504,7 @@ static napi_value js_connect(napi_env env, napi_callback_info info) {
 /* sendto(handle, buf, offset, length, addr) → 0 | -errno. EAGAIN means the destination's receive
  * queue is full; ENOBUFS means our own send buffer is (wait for onWritable). */
 static napi_value js_sendto(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ARGS(5);
   dsock *s = get_ptr(env, argv[0]);
   if (s == NULL || s->closing) return num(env, -EBADF);
   void *data;
@@ -430,9 +534,7 @@ static napi_value js_sendto(napi_env env, napi_callback_info info) {
 
 /* setWritable(handle, bool): also wait for POLLOUT (one-shot: cleared when reported). */
 static napi_value js_set_writable(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ARGS(2);
   dsock *s = get_ptr(env, argv[0]);
   if (s == NULL || s->closing) return NULL;
   bool on = false;
@@ -447,17 +549,14 @@ static napi_value js_set_writable(napi_env env, napi_callback_info info) {
 
 /* allow(handle, uids: Int32Array, gids: Int32Array): extra uids/gids whose datagrams pass. */
 static napi_value js_allow(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ARGS(3);
   dsock *s = get_ptr(env, argv[0]);
   if (s == NULL) return NULL;
   for (int w = 0; w < 2; w++) {
     void *data;
     size_t n;
     if (napi_get_typedarray_info(env, argv[1 + w], NULL, &n, &data, NULL, NULL) != napi_ok) {
-      napi_throw_type_error(env, NULL, "unix_dgram.allow: expected Int32Arrays");
-      return NULL;
+      return fail(env, "allow: expected Int32Arrays");
     }
     if (n > MAX_ALLOWED) n = MAX_ALLOWED;
     uint32_t *dst = w == 0 ? s->uids : s->gids;
@@ -471,9 +570,7 @@ static napi_value js_allow(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ARGS(1);
   dsock *s = get_ptr(env, argv[0]);
   if (s == NULL || s->closing) return NULL;
   s->closing = 1;
@@ -504,24 +601,15 @@ static void on_probe(uv_poll_t *handle, int status, int events) {
 /* probe(addr, cb) → handle | -errno: cb(status) once the destination can take a datagram (or is
  * gone: the next send then fails with ECONNREFUSED). Armed at creation; re-arm with probeArm. */
 static napi_value js_probe(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ARGS(2);
   struct sockaddr_un sa;
   int len = to_addr(env, argv[0], &sa);
   if (len < 0) return num(env, len);
   int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return num(env, -errno);
-  if (connect(fd, (struct sockaddr *)&sa, (socklen_t)len) != 0) {
-    int e = errno;
-    close(fd);
-    return num(env, -e);
-  }
+  if (connect(fd, (struct sockaddr *)&sa, (socklen_t)len) != 0) return close_errno(env, fd, errno);
   probe *p = calloc(1, sizeof(probe));
-  if (p == NULL) {
-    close(fd);
-    return num(env, -ENOMEM);
-  }
+  if (p == NULL) return close_errno(env, fd, ENOMEM);
   p->env = env;
   p->fd = fd;
   CHECK(napi_create_reference(env, argv[1], 1, &p->cb));
@@ -538,18 +626,14 @@ static napi_value js_probe(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_probe_arm(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ARGS(1);
   probe *p = get_ptr(env, argv[0]);
   if (p != NULL) uv_poll_start(&p->poll, UV_WRITABLE, on_probe);
   return NULL;
 }
 
 static napi_value js_probe_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ARGS(1);
   probe *p = get_ptr(env, argv[0]);
   if (p == NULL) return NULL;
   uv_close((uv_handle_t *)&p->poll, probe_closed);
@@ -564,6 +648,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"bind", NULL, js_bind, NULL, NULL, NULL, napi_default, NULL},
       {"connect", NULL, js_connect, NULL, NULL, NULL, napi_default, NULL},
       {"sendto", NULL, js_sendto, NULL, NULL, NULL, napi_default, NULL},
+      {"flush", NULL, js_flush, NULL, NULL, NULL, napi_default, NULL},
       {"setWritable", NULL, js_set_writable, NULL, NULL, NULL, napi_default, NULL},
       {"allow", NULL, js_allow, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},

@@ -299,37 +299,74 @@ export async function openUnix(opts: UnixOptions = {}): Promise<Transport> {
     waitingCount--;
   };
 
+  /** Send one message at once, or queue it behind its destination's full receive queue. */
+  const sendNow = (msg: Uint8Array, dest: string): void => {
+    const err = sock.sendto(msg, dest);
+    if (err === 0) return;
+    if (-err === EAGAIN || -err === ENOBUFS) {
+      const d = destFor(dest);
+      if (waitingCount >= MAX_WAITING) {
+        return dropDestination(d, `${MAX_WAITING} other datapaths are already not reading`);
+      }
+      d.queue.push(msg);
+      waitingCount++;
+      flush(d); // sets up the wait (probe or send-buffer writability)
+      return;
+    }
+    throw sendError(`cannot send to ${show(dest)}: ${describe(err)}`);
+  };
+
+  /**
+   * Queue `msg` behind its destination's waiting messages, or discard it (a dropped destination):
+   * true when it was taken care of that way.
+   */
+  const held = (msg: Uint8Array, dest: string): boolean => {
+    if (waitingCount > 0) {
+      const d = dests.get(dest);
+      if (d !== undefined && d.queue.count > 0) {
+        // keep the order: earlier messages to this destination are still waiting
+        if (d.queue.count >= maxBacklog) {
+          dropDestination(d, `more than ${maxBacklog} messages waiting (it is not reading)`);
+        } else d.queue.push(msg);
+        return true;
+      }
+    }
+    return dropped.size > 0 && dropped.has(dest); // dropped: its flows are gone
+  };
+
+  /**
+   * Where a message goes: behind its destination's waiting messages, nowhere (a dropped
+   * destination), staged with the batch's replies (`mayStage`), or out at once.
+   */
+  const deliver = (msg: Uint8Array, dest: string, mayStage: boolean): void => {
+    if (held(msg, dest)) return;
+    // a reply to the datagram being handled leaves with the batch's other replies (sendmmsg)
+    if (mayStage && sock.reply(msg, dest)) return;
+    if (sock.staged > 0) {
+      sock.flushReplies(); // staged replies (perhaps to `dest`) leave first: per-destination order
+      if (held(msg, dest)) return; // the flush left `dest` waiting
+    }
+    sendNow(msg, dest);
+  };
+
+  // staged replies the batch could not send (that receiver's queue is full, or it is gone): each
+  // destination's unsent tail, in order, goes the way of any other message
+  sock.onUnsent((buf, to) => {
+    if (closed) return;
+    try {
+      deliver(buf, to, false);
+    } catch (err) {
+      report(err as Error);
+    }
+  });
+
   const transport: Transport = {
     kind: 'unix',
     send(msg: Uint8Array, to: Address): void {
       if (closed) throw sendError('unix transport is closed');
       const dest = to === '' ? opts.peer : to;
       if (dest === undefined || dest === '') throw sendError('no destination address (and no default peer)');
-      if (waitingCount > 0) {
-        const d = dests.get(dest);
-        if (d !== undefined && d.queue.count > 0) {
-          // keep the order: earlier messages to this destination are still waiting
-          if (d.queue.count >= maxBacklog) {
-            return dropDestination(d, `more than ${maxBacklog} messages waiting (it is not reading)`);
-          }
-          d.queue.push(msg);
-          return;
-        }
-      }
-      if (dropped.size > 0 && dropped.has(dest)) return; // dropped: its flows are gone
-      const err = sock.sendto(msg, dest);
-      if (err === 0) return;
-      if (-err === EAGAIN || -err === ENOBUFS) {
-        const d = destFor(dest);
-        if (waitingCount >= MAX_WAITING) {
-          return dropDestination(d, `${MAX_WAITING} other datapaths are already not reading`);
-        }
-        d.queue.push(msg);
-        waitingCount++;
-        flush(d); // sets up the wait (probe or send-buffer writability)
-        return;
-      }
-      throw sendError(`cannot send to ${show(dest)}: ${describe(err)}`);
+      deliver(msg, dest, true);
     },
     drain(timeoutMs: number): Promise<number> {
       const queued = (): number => {
