@@ -53,6 +53,9 @@ const ALLOWED = [
   /^examples\/scenarios\/traces\/[^/]+\.trace$/,
   /^examples\/sweeps\/[^/]+\.(ya?ml|json)$/,
   /^prebuilds\/linux-x64\/[^/]+$/,
+  // the unix datagram addon's sources: node-gyp-build compiles them where no prebuild fits
+  /^binding\.gyp$/,
+  /^native\/unix-dgram\/[^/]+\.c$/,
 ];
 const REQUIRED = [
   'package.json',
@@ -67,6 +70,8 @@ const REQUIRED = [
   'dist/wire/index.d.ts',
   'dist/cli/main.js',
   'dist/cli/module-hooks.mjs',
+  'binding.gyp',
+  'native/unix-dgram/unix_dgram.c',
 ];
 /** Size limits, with room to grow; prebuilt native parts count separately. */
 const MAX_UNPACKED = 2_500_000;

@@ -14,7 +14,7 @@
  * other destination keeps being served.
  * @module
  */
-import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
+import { chmodSync, lstatSync, readFileSync, unlinkSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { ErrorCodes, PortusError } from '../errors.ts';
 import type { Address, PeerGoneHandler, ReceiveHandler, Transport } from './types.ts';
@@ -88,6 +88,27 @@ export function rawUnixSocket(
     }
   }
   return { fd: s.fd, sendto: (buf, to) => s.sendto(buf, to), close: () => s.close() };
+}
+
+const mib = (bytes: number): string => `${(bytes / (1 << 20)).toFixed(bytes < 1 << 20 ? 2 : 0)} MiB`;
+
+/**
+ * The one line to log when the kernel granted a smaller send buffer than asked (an unprivileged
+ * process is capped by `net.core.wmem_max`; Linux reports twice the size set), or null.
+ */
+export function checkSndbuf(asked: number, granted: number): string | null {
+  if (asked <= 0 || granted >= asked) return null;
+  let max = '';
+  try {
+    max = ` = ${readFileSync('/proc/sys/net/core/wmem_max', 'utf8').trim()}`;
+  } catch {
+    // not Linux procfs: say which sysctl without its value
+  }
+  return (
+    `unix socket send buffer: asked for ${mib(asked)}, got ${mib(granted)} (capped by ` +
+    `net.core.wmem_max${max}): fewer replies to slow datapaths can wait in it; raise the cap ` +
+    `(sysctl -w net.core.wmem_max=${asked}) or run the agent as root`
+  );
 }
 
 /** A destination that had to wait at least once: its queue and its probe, both kept for reuse. */
@@ -189,6 +210,8 @@ export async function openUnix(opts: UnixOptions = {}): Promise<Transport> {
     { passCred: true, sndbuf: opts.sndbuf ?? DEFAULT_SNDBUF },
   );
   sock.onRecvError((errno) => report(unavailable(`unix socket receive failed: ${errnoName(errno)}`)));
+  const sndbufWarning = checkSndbuf(opts.sndbuf ?? DEFAULT_SNDBUF, sock.sndbuf);
+  if (sndbufWarning !== null) process.emitWarning(sndbufWarning, 'PortusIpcWarning');
   if (opts.allowUids !== undefined || opts.allowGids !== undefined) {
     sock.allow(opts.allowUids ?? [], opts.allowGids ?? []);
   }

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, lstatSync, mkdirSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCodes, PortusError } from '../../src/errors.ts';
 import { openUnix } from '../../src/ipc/index.ts';
@@ -143,5 +143,38 @@ test(
     } finally {
       cleanup();
     }
+  },
+);
+
+test(
+  'an unprivileged agent whose send buffer is capped by net.core.wmem_max says so in one line',
+  { skip: !isRoot() && 'needs root to run a process as nobody' },
+  async () => {
+    const wmemMax = Number(readFileSync('/proc/sys/net/core/wmem_max', 'utf8'));
+    const asked = 32 << 20;
+    const r = await runNode(
+      fixture('open-transport.ts'),
+      ['unix', JSON.stringify({ path: `\0portus-test-sndbuf-${process.pid}`, sndbuf: asked })],
+      { uid: NOBODY, gid: NOBODY },
+    );
+    assert.equal(r.ok, true, String(r.message));
+    const warnings = r.warnings as string[];
+    if (2 * wmemMax >= asked) {
+      assert.deepEqual(warnings, [], 'no cap below what was asked: nothing to say');
+    } else {
+      assert.equal(warnings.length, 1);
+      assert.match(
+        warnings[0]!,
+        new RegExp(
+          `asked for 32 MiB, got .* MiB \\(capped by net\\.core\\.wmem_max = ${wmemMax}\\).*sysctl -w net\\.core\\.wmem_max=${asked}`,
+        ),
+      );
+    }
+    // root may exceed the cap (SO_SNDBUFFORCE): no line
+    const asRoot = await runNode(fixture('open-transport.ts'), [
+      'unix',
+      JSON.stringify({ path: `\0portus-test-sndbuf-root-${process.pid}`, sndbuf: asked }),
+    ]);
+    assert.deepEqual(asRoot.warnings, []);
   },
 );
