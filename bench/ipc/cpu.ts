@@ -10,8 +10,7 @@
  * with `perf stat` (linux-perf) in separate short runs, when perf is present.
  * @module
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildCTools } from './c/build.ts';
 import {
@@ -24,13 +23,14 @@ import {
   syscallsPerReport,
   type Proc,
 } from './harness.ts';
+import { tempDir } from '../../test/ipc/helpers.ts';
 
 const args = process.argv.slice(2);
 const SECONDS = Number(args.find((a) => !a.startsWith('--')) ?? 3);
 const HOGS = args.includes('--hogs');
 
 const tools = buildCTools();
-const dir = mkdtempSync(join(tmpdir(), 'portus-bench-ipc-cpu-'));
+const { dir, cleanup } = tempDir('bench-ipc-cpu');
 const stop = HOGS ? busy() : () => {};
 try {
   const templates = await captureTemplates(dir);
@@ -67,5 +67,5 @@ try {
   }
 } finally {
   stop();
-  rmSync(dir, { recursive: true, force: true });
+  cleanup();
 }

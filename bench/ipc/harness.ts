@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { rawUnixSocket } from '../../src/ipc/unix.ts';
-import { encodeCreate, encodeMeasure, encodeReady, MsgType } from '../../src/wire/index.ts';
+import { encodeMeasure, encodeReady, MsgType } from '../../src/wire/index.ts';
+import { createMessage } from '../../test/ipc/helpers.ts';
 import type { CTools } from './c/build.ts';
 
 /** Length of the extra runs in which `perf stat` counts system calls (kept apart: it costs each call). */
@@ -119,21 +120,10 @@ export async function captureTemplates(dir: string): Promise<string[]> {
     await sleep(300);
     return got.length === 0 ? '-' : got.join(',');
   };
-  const create = (sid: number) =>
-    encodeCreate({
-      sid,
-      initCwnd: 14480,
-      mss: 1448,
-      srcIp: 0,
-      srcPort: sid,
-      dstIp: 0,
-      dstPort: 0,
-      congAlg: '',
-    });
   const t = [
     await step(encodeReady(1)),
-    await step(create(1)),
-    await step(create(2)),
+    await step(createMessage(1)),
+    await step(createMessage(2)),
     await step(encodeMeasure(1, 1, [1448n, 0n, 0n, 0n, 10000n, 10n])),
   ];
   s.close();

@@ -17,13 +17,12 @@
  * @module
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { rawUnixSocket, type RawUnixSocket } from '../../src/ipc/unix.ts';
-import { encodeCreate, encodeMeasure, encodeReady, MsgType } from '../../src/wire/index.ts';
+import { encodeMeasure, encodeReady, MsgType } from '../../src/wire/index.ts';
+import { createMessage, tempDir } from '../../test/ipc/helpers.ts';
 import { percentile, rawFlood, rawPingPong } from './raw.ts';
 
 const ROUND_TRIPS = Number(process.argv[2] ?? 20_000);
@@ -41,7 +40,7 @@ interface Session {
 
 /** Start `portus run aimd` and register `flows` flows on it from our socket. */
 async function startAgent(flows: number): Promise<Session> {
-  const dir = mkdtempSync(join(tmpdir(), 'portus-bench-agent-'));
+  const { dir, cleanup } = tempDir('bench-agent');
   const agentPath = join(dir, 'agent.sock');
   const child = spawn(process.execPath, [BIN, 'run', 'aimd', '--socket', agentPath, '--quiet'], {
     stdio: ['ignore', 'pipe', 'ignore'],
@@ -62,7 +61,7 @@ async function startAgent(flows: number): Promise<Session> {
       const done = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
       await done;
-      rmSync(dir, { recursive: true, force: true });
+      cleanup();
     },
   };
   let changeProgs = 0;
@@ -79,16 +78,7 @@ async function startAgent(flows: number): Promise<Session> {
     setupDone = resolve;
     s.sock.sendto(encodeReady(0), agentPath);
     for (let sid = 1; sid <= flows; sid++) {
-      const c = encodeCreate({
-        sid,
-        initCwnd: 14480,
-        mss: 1448,
-        srcIp: 0,
-        srcPort: sid,
-        dstIp: 0,
-        dstPort: 0,
-        congAlg: '',
-      });
+      const c = createMessage(sid);
       while (s.sock.sendto(c, agentPath) === EAGAIN) {
         /* the agent's queue is full for a moment: retry */
       }
@@ -192,7 +182,7 @@ async function throughput(flows: number, n: number): Promise<number> {
 
 /** The same pipelined exchange against the raw echo peer of bench/ipc/raw-echo.ts. */
 async function rawPipelined(n: number): Promise<number> {
-  const dir = mkdtempSync(join(tmpdir(), 'portus-bench-rawpipe-'));
+  const { dir, cleanup } = tempDir('bench-rawpipe');
   const echo = join(dir, 'echo');
   const child = spawn(
     process.execPath,
@@ -222,7 +212,7 @@ async function rawPipelined(n: number): Promise<number> {
     sock.close();
     child.stdin!.end();
     child.kill('SIGTERM');
-    rmSync(dir, { recursive: true, force: true });
+    cleanup();
   }
 }
 

@@ -17,8 +17,7 @@
  * runtime alone, in process.) The machine is often shared: idle figures are noisy.
  * @module
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildCTools, type CTools } from './c/build.ts';
 import {
@@ -32,6 +31,7 @@ import {
   syscallsPerReport,
   type LoadResult,
 } from './harness.ts';
+import { tempDir } from '../../test/ipc/helpers.ts';
 
 const SECONDS = Number(process.argv[2] ?? 3);
 const FLOWS = 1000;
@@ -150,7 +150,7 @@ function print(name: string, f: Figures): void {
 }
 
 const tools = buildCTools();
-const dir = mkdtempSync(join(tmpdir(), 'portus-bench-ipc-'));
+const { dir, cleanup } = tempDir('bench-ipc');
 try {
   console.log(
     `bench/ipc — libccp load generator (${SECONDS} s per run) against our agent (aimd) and a minimal C agent; node ${process.version}`,
@@ -164,5 +164,5 @@ try {
     stop();
   }
 } finally {
-  rmSync(dir, { recursive: true, force: true });
+  cleanup();
 }

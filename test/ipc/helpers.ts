@@ -69,8 +69,11 @@ export function nextEvent<T>(register: (fn: (v: T) => void) => void, ms = 10_000
   });
 }
 
-/** A CREATE for flow `sid` (MSS 1448, initial window 10 MSS), as hex for the peer fixtures. */
-export function createHex(sid: number): string {
+/**
+ * A CREATE for flow `sid` (MSS 1448, initial window 10 MSS, source port `sid`): what the tests'
+ * peers and the IPC benchmarks' Node drivers register their flows with.
+ */
+export function createMessage(sid: number): Buffer {
   return encodeCreate({
     sid,
     initCwnd: 14480,
@@ -80,5 +83,8 @@ export function createHex(sid: number): string {
     dstIp: 0,
     dstPort: 0,
     congAlg: '',
-  }).toString('hex');
+  });
 }
+
+/** {@link createMessage} as hex, for the peer fixtures. */
+export const createHex = (sid: number): string => createMessage(sid).toString('hex');
