@@ -1,12 +1,12 @@
 // ns-3 reference for the simulator's fidelity benchmark (bench/sim/fidelity.ts): N bulk TCP
-// flows (TcpCubic or TcpNewReno) over the dumbbell of dumbbell.h. Each sender has its own access
+// flows (TcpCubic, TcpNewReno or TcpLinuxReno) over the dumbbell of dumbbell.h. Each sender has its own access
 // link (the NIC rate) to a router; the router's bottleneck link has a drop-tail queue of
 // `bufferPkts` packets (no qdisc); random loss, if any, is a receive error model on the far end of
 // the bottleneck, i.e. after the queue. Segment 1448 bytes (1500-byte IP packets with timestamps),
 // ns-3's default delayed ACKs (every 2nd segment, 200 ms timer), SACK on. TcpCubic's HyStart is on
 // by default, as in ns-3 and Linux; --hystart=0 turns it off. Prints one JSON line.
 //
-//   fidelity --alg=cubic|newreno --flows=1 --rateMbps=48 --rttMs=50 --bufferPkts=200
+//   fidelity --alg=cubic|newreno|linuxreno --flows=1 --rateMbps=48 --rttMs=50 --bufferPkts=200
 //            --accessMbps=1000 --loss=0 --duration=20 --warmup=5 --seed=1 --hystart=1
 #include <chrono>
 #include <cstdio>
@@ -34,7 +34,7 @@ int main(int argc, char **argv) {
   bool hystart = true;
   double rateMbps = 48, rttMs = 50, accessMbps = 1000, loss = 0, duration = 20, warmup = 5;
   CommandLine cmd;
-  cmd.AddValue("alg", "cubic or newreno", alg);
+  cmd.AddValue("alg", "cubic, newreno or linuxreno (Reno counting acked segments, as Linux does)", alg);
   cmd.AddValue("flows", "number of flows", flows);
   cmd.AddValue("rateMbps", "bottleneck rate", rateMbps);
   cmd.AddValue("rttMs", "propagation RTT", rttMs);
@@ -50,7 +50,8 @@ int main(int argc, char **argv) {
   RngSeedManager::SetSeed(1);
   RngSeedManager::SetRun(seed);
 
-  dumbbell::SetTcpDefaults(alg == "newreno" ? "ns3::TcpNewReno" : "ns3::TcpCubic", 1448, 8 << 20);
+  std::string tid = alg == "newreno" ? "ns3::TcpNewReno" : alg == "linuxreno" ? "ns3::TcpLinuxReno" : "ns3::TcpCubic";
+  dumbbell::SetTcpDefaults(tid, 1448, 8 << 20);
   Config::SetDefault("ns3::TcpCubic::HyStart", BooleanValue(hystart));
 
   // one-way delays: access 0.5 ms each way is part of the RTT; the bottleneck carries the rest

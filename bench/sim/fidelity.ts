@@ -44,6 +44,12 @@ interface Case {
   alg: 'reno' | 'cubic';
   /** ns-3's TcpCubic HyStart (default on); our Cubic has none either way. */
   hystart?: boolean;
+  /**
+   * ns-3's TcpLinuxReno instead of TcpNewReno: Reno counting the segments each ACK covers, as
+   * Linux does (NewReno counts ACKs, so delayed ACKs halve its growth). Kernel and portus
+   * columns are those of the plain Reno scenario.
+   */
+  linuxReno?: boolean;
   flows: number;
   loss: number;
   durationS: number;
@@ -52,6 +58,15 @@ interface Case {
 
 const CASES: Case[] = [
   { name: 'slow start, 1 Reno', alg: 'reno', flows: 1, loss: 0, durationS: 10, warmupS: 3 },
+  {
+    name: 'slow start, 1 Reno, ns-3 TcpLinuxReno',
+    alg: 'reno',
+    linuxReno: true,
+    flows: 1,
+    loss: 0,
+    durationS: 10,
+    warmupS: 3,
+  },
   { name: 'slow start, 1 Cubic', alg: 'cubic', flows: 1, loss: 0, durationS: 10, warmupS: 3 },
   {
     name: 'slow start, 1 Cubic, HyStart off',
@@ -63,6 +78,15 @@ const CASES: Case[] = [
     warmupS: 3,
   },
   { name: '0.01% loss, 1 Reno', alg: 'reno', flows: 1, loss: 1e-4, durationS: 30, warmupS: 5 },
+  {
+    name: '0.01% loss, 1 Reno, ns-3 TcpLinuxReno',
+    alg: 'reno',
+    linuxReno: true,
+    flows: 1,
+    loss: 1e-4,
+    durationS: 30,
+    warmupS: 5,
+  },
   { name: '0.01% loss, 1 Cubic', alg: 'cubic', flows: 1, loss: 1e-4, durationS: 30, warmupS: 5 },
   { name: 'steady, 2 Cubic', alg: 'cubic', flows: 2, loss: 0, durationS: 30, warmupS: 10 },
 ];
@@ -97,7 +121,7 @@ function runNs3(bin: string, c: Case, seed: number): Outcome {
   const args = [
     `--seed=${seed}`,
     `--hystart=${c.hystart === false ? 0 : 1}`,
-    `--alg=${c.alg === 'reno' ? 'newreno' : 'cubic'}`,
+    `--alg=${c.alg === 'cubic' ? 'cubic' : c.linuxReno === true ? 'linuxreno' : 'newreno'}`,
     `--flows=${c.flows}`,
     `--rateMbps=${LINK_MBPS}`,
     `--rttMs=${RTT_MS}`,
@@ -232,10 +256,11 @@ async function main(): Promise<void> {
     const before: Outcome[] = [];
     const now: Outcome[] = [];
     for (const s of seeds) {
+      if (c.linuxReno === true) break; // the same as the plain Reno row
       before.push(await runPortus(c, BEFORE, s));
       now.push(await runPortus(c, {}, s));
     }
-    const k = kernel?.get(c.name) ?? null;
+    const k = c.linuxReno === true ? null : (kernel?.get(c.name) ?? null);
     const cols = (what: 'drops' | 'goodput'): string[] => [
       fmt(ns3, what),
       ...(kernel ? [fmt(k, what)] : []),
