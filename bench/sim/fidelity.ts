@@ -1,8 +1,10 @@
 /**
  * Fidelity and speed against ns-3: the same dumbbell scenarios run by ns-3 3.37 (bench/ns3/
  * fidelity.cc, TcpNewReno / TcpCubic, compiled here with g++ against Debian's libns3-dev into a
- * cache folder) and by `portus sim` twice — with the fidelity knobs off (the model before them)
- * and with the defaults (access link, delayed ACKs, headers, loss after the queue). Prints one
+ * cache folder) and by `portus sim` three times — with the fidelity knobs off (the model before
+ * them), with the defaults (access link, delayed ACKs, headers, loss after the queue), and with
+ * the defaults and Reno/Cubic reporting on every ACK (`per_ack`, how in-kernel Reno and Cubic
+ * react, where CCP's default is one report per RTT). Prints one
  * table, then simulated packets per wall second of each on the two-flow scenario and their ratio.
  * Random-loss scenarios are run with `--seeds` seeds (default 3) on both sides, and print the
  * median and the range: with one loss every few seconds, one seed says little.
@@ -155,7 +157,15 @@ const BEFORE: Partial<Scenario> = {
   lossPlacement: 'before-queue',
 };
 
-async function runPortus(c: Case, knobs: Partial<Scenario>, seed: number): Promise<Outcome> {
+/** Reports on every ACK (generic-cong-avoid's `per_ack`), as in-kernel Reno and Cubic react. */
+const PER_ACK = { per_ack: 'true' };
+
+async function runPortus(
+  c: Case,
+  knobs: Partial<Scenario>,
+  seed: number,
+  params: Record<string, string> = {},
+): Promise<Outcome> {
   const sc = resolveScenario({
     seed,
     link: `${LINK_MBPS}mbps`,
@@ -163,7 +173,7 @@ async function runPortus(c: Case, knobs: Partial<Scenario>, seed: number): Promi
     buffer: `${BUFFER_PKTS}pkts`,
     duration: `${c.durationS}s`,
     loss: c.loss,
-    flows: [{ alg: c.alg, count: c.flows }],
+    flows: [{ alg: c.alg, count: c.flows, params }],
     ...knobs,
   });
   let ssDrops = -1;
@@ -247,6 +257,7 @@ async function main(): Promise<void> {
     ...(kernel ? ['Linux'] : []),
     'portus before',
     'portus now',
+    'now, per_ack',
   ];
   const rows: string[][] = [head];
   let speed: { ns3: Outcome | null; now: Outcome } | null = null;
@@ -255,10 +266,12 @@ async function main(): Promise<void> {
     const ns3: Outcome[] | null = bin === null ? null : seeds.map((s) => runNs3(bin, c, s));
     const before: Outcome[] = [];
     const now: Outcome[] = [];
+    const perAck: Outcome[] = [];
     for (const s of seeds) {
       if (c.linuxReno === true) break; // the same as the plain Reno row
       before.push(await runPortus(c, BEFORE, s));
       now.push(await runPortus(c, {}, s));
+      perAck.push(await runPortus(c, {}, s, PER_ACK));
     }
     const k = c.linuxReno === true ? null : (kernel?.get(c.name) ?? null);
     const cols = (what: 'drops' | 'goodput'): string[] => [
@@ -266,6 +279,7 @@ async function main(): Promise<void> {
       ...(kernel ? [fmt(k, what)] : []),
       fmt(before, what),
       fmt(now, what),
+      fmt(perAck, what),
     ];
     const metric: 'drops' | 'goodput' = c.name.startsWith('slow start') ? 'drops' : 'goodput';
     rows.push([
