@@ -1,23 +1,19 @@
 // ns-3 reference for the simulator's fidelity benchmark (bench/sim/fidelity.ts): N bulk TCP
-// flows (TcpCubic or TcpNewReno) over a dumbbell. Each sender has its own access link (the NIC
-// rate) to a router; the router's bottleneck link has a drop-tail queue of `bufferPkts` packets
-// (no qdisc); random loss, if any, is a receive error model on the far end of the bottleneck,
-// i.e. after the queue. Segment 1448 bytes (1500-byte IP packets with timestamps), ns-3's default
-// delayed ACKs (every 2nd segment, 200 ms timer), SACK on. Prints one JSON line.
+// flows (TcpCubic, TcpNewReno or TcpLinuxReno) over the dumbbell of dumbbell.h. Each sender has its own access
+// link (the NIC rate) to a router; the router's bottleneck link has a drop-tail queue of
+// `bufferPkts` packets (no qdisc); random loss, if any, is a receive error model on the far end of
+// the bottleneck, i.e. after the queue. Segment 1448 bytes (1500-byte IP packets with timestamps),
+// ns-3's default delayed ACKs (every 2nd segment, 200 ms timer), SACK on. TcpCubic's HyStart is on
+// by default, as in ns-3 and Linux; --hystart=0 turns it off. Prints one JSON line.
 //
-//   fidelity --alg=cubic|newreno --flows=1 --rateMbps=48 --rttMs=50 --bufferPkts=200
-//            --accessMbps=1000 --loss=0 --duration=20 --warmup=5 --seed=1
+//   fidelity --alg=cubic|newreno|linuxreno --flows=1 --rateMbps=48 --rttMs=50 --bufferPkts=200
+//            --accessMbps=1000 --loss=0 --duration=20 --warmup=5 --seed=1 --hystart=1
 #include <chrono>
 #include <cstdio>
 #include <string>
 #include <vector>
 
-#include "ns3/applications-module.h"
-#include "ns3/core-module.h"
-#include "ns3/internet-module.h"
-#include "ns3/network-module.h"
-#include "ns3/point-to-point-module.h"
-#include "ns3/traffic-control-module.h"
+#include "dumbbell.h"
 
 using namespace ns3;
 
@@ -35,9 +31,10 @@ static void OnBottleneckTx(Ptr<const Packet>) { g_bottleneckTx++; }
 int main(int argc, char **argv) {
   std::string alg = "cubic";
   uint32_t flows = 1, bufferPkts = 200, seed = 1;
+  bool hystart = true;
   double rateMbps = 48, rttMs = 50, accessMbps = 1000, loss = 0, duration = 20, warmup = 5;
   CommandLine cmd;
-  cmd.AddValue("alg", "cubic or newreno", alg);
+  cmd.AddValue("alg", "cubic, newreno or linuxreno (Reno counting acked segments, as Linux does)", alg);
   cmd.AddValue("flows", "number of flows", flows);
   cmd.AddValue("rateMbps", "bottleneck rate", rateMbps);
   cmd.AddValue("rttMs", "propagation RTT", rttMs);
@@ -48,73 +45,37 @@ int main(int argc, char **argv) {
   cmd.AddValue("warmup", "metrics window starts here (s)", warmup);
   cmd.AddValue("slowStartEnd", "tail drops before this time count as slow-start drops (s)", g_slowStartEnd);
   cmd.AddValue("seed", "RNG run number", seed);
+  cmd.AddValue("hystart", "TcpCubic's HyStart (ns-3's default: on)", hystart);
   cmd.Parse(argc, argv);
   RngSeedManager::SetSeed(1);
   RngSeedManager::SetRun(seed);
 
-  Config::SetDefault("ns3::TcpL4Protocol::SocketType",
-                     StringValue(alg == "newreno" ? "ns3::TcpNewReno" : "ns3::TcpCubic"));
-  Config::SetDefault("ns3::TcpSocket::SegmentSize", UintegerValue(1448));
-  Config::SetDefault("ns3::TcpSocket::InitialCwnd", UintegerValue(10));
-  Config::SetDefault("ns3::TcpSocket::SndBufSize", UintegerValue(8 << 20));
-  Config::SetDefault("ns3::TcpSocket::RcvBufSize", UintegerValue(8 << 20));
-  Config::SetDefault("ns3::TcpSocketBase::Sack", BooleanValue(true));
+  std::string tid = alg == "newreno" ? "ns3::TcpNewReno" : alg == "linuxreno" ? "ns3::TcpLinuxReno" : "ns3::TcpCubic";
+  dumbbell::SetTcpDefaults(tid, 1448, 8 << 20);
+  Config::SetDefault("ns3::TcpCubic::HyStart", BooleanValue(hystart));
 
-  NodeContainer senders, router, receiver;
-  senders.Create(flows);
-  router.Create(1);
-  receiver.Create(1);
-  InternetStackHelper stack;
-  stack.InstallAll();
-
-  // one-way delays: access 1 ms each way is part of the RTT; the bottleneck carries the rest
-  double accessDelayMs = 0.5;
-  double bottleneckDelayMs = rttMs / 2 - accessDelayMs;
-  PointToPointHelper access;
-  access.SetDeviceAttribute("DataRate", DataRateValue(DataRate(uint64_t(accessMbps * 1e6))));
-  access.SetChannelAttribute("Delay", TimeValue(MicroSeconds(int64_t(accessDelayMs * 1000))));
-  PointToPointHelper bottleneck;
-  bottleneck.SetDeviceAttribute("DataRate", DataRateValue(DataRate(uint64_t(rateMbps * 1e6))));
-  bottleneck.SetChannelAttribute("Delay", TimeValue(MicroSeconds(int64_t(bottleneckDelayMs * 1000))));
-  bottleneck.SetQueue("ns3::DropTailQueue", "MaxSize", QueueSizeValue(QueueSize(std::to_string(bufferPkts) + "p")));
-
-  Ipv4AddressHelper addr;
-  TrafficControlHelper tch;
-  std::vector<Ipv4InterfaceContainer> senderIfs;
-  for (uint32_t i = 0; i < flows; i++) {
-    NetDeviceContainer d = access.Install(senders.Get(i), router.Get(0));
-    std::string net = "10.1." + std::to_string(i + 1) + ".0";
-    addr.SetBase(net.c_str(), "255.255.255.0");
-    senderIfs.push_back(addr.Assign(d));
-    d.Get(1)->TraceConnectWithoutContext("PhyRxEnd", MakeCallback(&OnRouterRx));
-  }
-  NetDeviceContainer bd = bottleneck.Install(router.Get(0), receiver.Get(0));
-  addr.SetBase("10.2.1.0", "255.255.255.0");
-  Ipv4InterfaceContainer rif = addr.Assign(bd);
-  tch.Uninstall(bd); // no qdisc: the device's drop-tail queue is the bottleneck buffer
-  Ptr<PointToPointNetDevice> bdev = DynamicCast<PointToPointNetDevice>(bd.Get(0));
+  // one-way delays: access 0.5 ms each way is part of the RTT; the bottleneck carries the rest
+  dumbbell::Spec spec;
+  spec.senders = flows;
+  spec.accessRate = DataRate(uint64_t(accessMbps * 1e6));
+  spec.accessDelay = MicroSeconds(500);
+  spec.rate = DataRate(uint64_t(rateMbps * 1e6));
+  spec.bottleneckDelay = MicroSeconds(int64_t((rttMs / 2 - 0.5) * 1000));
+  spec.deviceQueue = std::to_string(bufferPkts) + "p";
+  spec.noQdisc = true; // the device's drop-tail queue is the bottleneck buffer
+  dumbbell::Net net = dumbbell::Build(spec);
+  for (uint32_t i = 0; i < flows; i++)
+    net.access[i].Get(1)->TraceConnectWithoutContext("PhyRxEnd", MakeCallback(&OnRouterRx));
+  Ptr<PointToPointNetDevice> bdev = DynamicCast<PointToPointNetDevice>(net.bottleneck.Get(0));
   bdev->TraceConnectWithoutContext("PhyTxEnd", MakeCallback(&OnBottleneckTx));
   if (loss > 0) {
     Ptr<RateErrorModel> em = CreateObject<RateErrorModel>();
     em->SetAttribute("ErrorUnit", StringValue("ERROR_UNIT_PACKET"));
     em->SetAttribute("ErrorRate", DoubleValue(loss));
-    bd.Get(1)->SetAttribute("ReceiveErrorModel", PointerValue(em));
-    bd.Get(1)->TraceConnectWithoutContext("PhyRxDrop", MakeCallback(&OnRxError));
+    net.bottleneck.Get(1)->SetAttribute("ReceiveErrorModel", PointerValue(em));
+    net.bottleneck.Get(1)->TraceConnectWithoutContext("PhyRxDrop", MakeCallback(&OnRxError));
   }
-  Ipv4GlobalRoutingHelper::PopulateRoutingTables();
-
-  std::vector<Ptr<PacketSink>> sinks;
-  for (uint32_t i = 0; i < flows; i++) {
-    uint16_t port = 5000 + i;
-    PacketSinkHelper sink("ns3::TcpSocketFactory", InetSocketAddress(Ipv4Address::GetAny(), port));
-    ApplicationContainer sa = sink.Install(receiver.Get(0));
-    sa.Start(Seconds(0));
-    sinks.push_back(DynamicCast<PacketSink>(sa.Get(0)));
-    BulkSendHelper src("ns3::TcpSocketFactory", InetSocketAddress(rif.GetAddress(1), port));
-    src.SetAttribute("MaxBytes", UintegerValue(0));
-    ApplicationContainer ca = src.Install(senders.Get(i));
-    ca.Start(Seconds(0));
-  }
+  std::vector<Ptr<PacketSink>> sinks = dumbbell::BulkFlows(net);
   // drops at the router, by conservation: packets in, minus packets out, minus packets queued
   // (counted this way because where ns-3 drops depends on its queue/qdisc wiring)
   auto dropsNow = [&]() { return g_routerRx - g_bottleneckTx - bdev->GetQueue()->GetNPackets() - (g_bottleneckTx < g_routerRx ? 1 : 0); };

@@ -1,5 +1,5 @@
 // ns-3 reference runs for the algorithm zoo's fidelity benchmark (bench/zoo/run.ts): one bulk
-// TCP flow over a dumbbell of one sender, one router and one receiver, with ns-3's own TcpBbr,
+// TCP flow over the dumbbell of dumbbell.h (one sender, one router, one receiver), with ns-3's own TcpBbr,
 // TcpVegas or TcpDctcp (RED marking at K packets with ECN, for DCTCP). Prints one JSON line:
 // goodput, utilisation, queueing delay at the bottleneck, drops/marks and cwnd statistics.
 //
@@ -10,12 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "ns3/applications-module.h"
-#include "ns3/core-module.h"
-#include "ns3/internet-module.h"
-#include "ns3/network-module.h"
-#include "ns3/point-to-point-module.h"
-#include "ns3/traffic-control-module.h"
+#include "dumbbell.h"
 
 using namespace ns3;
 
@@ -72,68 +67,41 @@ int main(int argc, char **argv) {
                     : alg == "dctcp" ? "ns3::TcpDctcp"
                     : alg == "cubic" ? "ns3::TcpCubic"
                                      : "ns3::TcpNewReno";
-  Config::SetDefault("ns3::TcpL4Protocol::SocketType", TypeIdValue(TypeId::LookupByName(tid)));
-  Config::SetDefault("ns3::TcpSocket::SegmentSize", UintegerValue(segment));
-  Config::SetDefault("ns3::TcpSocket::InitialCwnd", UintegerValue(10));
+  dumbbell::SetTcpDefaults(tid, segment, 1 << 26);
   Config::SetDefault("ns3::TcpSocket::DelAckCount", UintegerValue(1));
-  Config::SetDefault("ns3::TcpSocket::SndBufSize", UintegerValue(1 << 26));
-  Config::SetDefault("ns3::TcpSocket::RcvBufSize", UintegerValue(1 << 26));
-  Config::SetDefault("ns3::TcpSocketBase::Sack", BooleanValue(true));
   Config::SetDefault("ns3::TcpSocketBase::MinRto", TimeValue(MilliSeconds(200)));
   if (alg == "bbr") Config::SetDefault("ns3::TcpSocketState::EnablePacing", BooleanValue(true));
   if (alg == "dctcp") Config::SetDefault("ns3::TcpSocketBase::UseEcn", StringValue("On"));
 
-  NodeContainer nodes;
-  nodes.Create(3); // sender, router, receiver
-  PointToPointHelper access;
-  access.SetDeviceAttribute("DataRate", StringValue("10Gbps"));
-  access.SetChannelAttribute("Delay", StringValue("1us"));
-  PointToPointHelper bottleneck;
   char rate[32];
   std::snprintf(rate, sizeof rate, "%gMbps", rateMbps);
-  bottleneck.SetDeviceAttribute("DataRate", StringValue(rate));
-  bottleneck.SetChannelAttribute("Delay", TimeValue(MicroSeconds(int64_t(rttMs * 500))));
-  bottleneck.SetQueue("ns3::DropTailQueue", "MaxSize", StringValue("1p"));
-  NetDeviceContainer d0 = access.Install(nodes.Get(0), nodes.Get(1));
-  NetDeviceContainer d1 = bottleneck.Install(nodes.Get(1), nodes.Get(2));
-
-  InternetStackHelper stack;
-  stack.InstallAll();
-  TrafficControlHelper tc;
+  dumbbell::Spec spec;
+  spec.accessRate = DataRate("10Gbps");
+  spec.accessDelay = MicroSeconds(1);
+  spec.rate = DataRate(rate);
+  spec.bottleneckDelay = MicroSeconds(int64_t(rttMs * 500));
+  spec.deviceQueue = "1p"; // the queue disc below is the buffer
   char size[32];
   std::snprintf(size, sizeof size, "%up", bufferPkts);
-  if (ecnK > 0) {
-    tc.SetRootQueueDisc("ns3::RedQueueDisc", "MaxSize", StringValue(size), "UseEcn", BooleanValue(true),
-                        "UseHardDrop", BooleanValue(false), "MinTh", DoubleValue(ecnK), "MaxTh",
-                        DoubleValue(ecnK), "QW", DoubleValue(1.0), "MeanPktSize",
-                        UintegerValue(segment + 52), "LinkBandwidth", StringValue(rate), "LinkDelay",
-                        TimeValue(MicroSeconds(int64_t(rttMs * 500))));
-  } else {
-    tc.SetRootQueueDisc("ns3::FifoQueueDisc", "MaxSize", StringValue(size));
-  }
-  QueueDiscContainer qd = tc.Install(d1.Get(0));
-  g_qdisc = qd.Get(0);
+  dumbbell::Net net = dumbbell::Build(spec, [&](NetDeviceContainer &d) {
+    TrafficControlHelper tc;
+    if (ecnK > 0) {
+      tc.SetRootQueueDisc("ns3::RedQueueDisc", "MaxSize", StringValue(size), "UseEcn", BooleanValue(true),
+                          "UseHardDrop", BooleanValue(false), "MinTh", DoubleValue(ecnK), "MaxTh",
+                          DoubleValue(ecnK), "QW", DoubleValue(1.0), "MeanPktSize",
+                          UintegerValue(segment + 52), "LinkBandwidth", StringValue(rate), "LinkDelay",
+                          TimeValue(MicroSeconds(int64_t(rttMs * 500))));
+    } else {
+      tc.SetRootQueueDisc("ns3::FifoQueueDisc", "MaxSize", StringValue(size));
+    }
+    QueueDiscContainer qd = tc.Install(d.Get(0));
+    g_qdisc = qd.Get(0);
+  });
   g_qdisc->TraceConnectWithoutContext("SojournTime", MakeCallback(&OnSojourn));
-
-  Ipv4AddressHelper ip;
-  ip.SetBase("10.1.1.0", "255.255.255.0");
-  ip.Assign(d0);
-  ip.SetBase("10.1.2.0", "255.255.255.0");
-  Ipv4InterfaceContainer i1 = ip.Assign(d1);
-  Ipv4GlobalRoutingHelper::PopulateRoutingTables();
-
-  uint16_t port = 5001;
-  BulkSendHelper src("ns3::TcpSocketFactory", InetSocketAddress(i1.GetAddress(1), port));
-  src.SetAttribute("MaxBytes", UintegerValue(0));
-  ApplicationContainer sa = src.Install(nodes.Get(0));
-  sa.Start(Seconds(0));
-  PacketSinkHelper sink("ns3::TcpSocketFactory", InetSocketAddress(Ipv4Address::GetAny(), port));
-  ApplicationContainer ka = sink.Install(nodes.Get(2));
-  ka.Start(Seconds(0));
+  Ptr<PacketSink> ps = dumbbell::BulkFlows(net)[0];
   Simulator::Schedule(MilliSeconds(1), &HookCwnd);
 
   // statistics over [warmup, duration]
-  Ptr<PacketSink> ps = DynamicCast<PacketSink>(ka.Get(0));
   uint64_t rxAtWarmup = 0;
   Simulator::Schedule(Seconds(warmup), [&]() {
     rxAtWarmup = ps->GetTotalRx();

@@ -18,6 +18,7 @@ import { attachInProcessAgent, Network, resolveScenario, type Scenario } from '.
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const SRC = join(root, 'bench/ns3/zoo.cc');
+const HEADER = join(root, 'bench/ns3/dumbbell.h');
 const LIBS = ['core', 'network', 'internet', 'point-to-point', 'applications', 'traffic-control'];
 
 interface Case {
@@ -57,7 +58,11 @@ interface Stats {
 
 /** Compile bench/ns3/zoo.cc once per source version; null if g++ or ns-3 is missing. */
 function buildNs3(): string | null {
-  const hash = createHash('sha256').update(readFileSync(SRC)).digest('hex').slice(0, 12);
+  const hash = createHash('sha256')
+    .update(readFileSync(SRC))
+    .update(readFileSync(HEADER))
+    .digest('hex')
+    .slice(0, 12);
   const dir = join(root, 'node_modules/.cache/portus-zoo-ns3', hash);
   const bin = join(dir, 'zoo');
   if (existsSync(bin)) return bin;

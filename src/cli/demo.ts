@@ -54,11 +54,50 @@ export function demoAlgorithms(available: readonly string[] = algorithmNames()):
   return PREFERRED.filter((a) => available.includes(a)).slice(0, 4);
 }
 
-/** How an algorithm treats the queue, judged from its p95 queueing delay against the buffer's. */
-function queueStyle(p95Ms: number, bufferMs: number): string {
-  if (p95Ms >= 0.7 * bufferMs) return 'fills the buffer until packets drop (loss-based)';
-  if (p95Ms <= 0.3 * bufferMs) return 'keeps the queue short (reacts to delay, not loss)';
-  return 'keeps a moderate queue';
+/**
+ * How an algorithm reacts to congestion, judged from its own flows only (the queue is shared, so
+ * every flow sees the same queueing delay whatever it does): each window cut of at least one
+ * MSS in the metrics window is loss-driven when one of the same flow's own loss or timeout events
+ * came within two of its median RTTs before it, and otherwise driven by delay or by the
+ * algorithm's model (Vegas, Copa, BBR). Mostly loss-driven cuts make an algorithm loss-based.
+ */
+export function congestionStyle(r: SimResult, alg: string): string {
+  const w = r.summary.window;
+  const from = w.fromS * 1e6;
+  const to = w.toS * 1e6;
+  let lossDriven = 0;
+  let delayDriven = 0;
+  let losses = 0;
+  let paced = false;
+  for (const f of r.summary.flows) {
+    if (f.alg !== alg) continue;
+    const mss = r.scenario.net.flows[f.flow]?.mss ?? 1448;
+    const reach = 2 * (Number.isFinite(f.rttMs.p50) ? f.rttMs.p50 : f.propRttMs) * 1000;
+    let lastLoss = -Infinity;
+    for (const e of r.events.events) {
+      if (e.flow !== f.flow) continue;
+      if (e.kind !== 'cut') {
+        lastLoss = e.timeUs;
+        if (e.kind === 'loss' && e.timeUs >= from && e.timeUs <= to) losses += e.a;
+        continue;
+      }
+      if (e.timeUs < from || e.timeUs > to || e.a - e.b < mss) continue;
+      if (e.timeUs - lastLoss <= reach) lossDriven++;
+      else delayDriven++;
+    }
+    paced ||= r.series.rate[f.flow]?.some((x) => x > 0) ?? false;
+  }
+  const cuts = lossDriven + delayDriven;
+  const lost = `${losses} packet${losses === 1 ? '' : 's'} lost`;
+  if (cuts === 0) {
+    return paced
+      ? `paces at its own rate estimate, no window cuts (${lost})`
+      : `never cut its window here (${lost})`;
+  }
+  if (lossDriven >= 0.7 * cuts) return `cuts its window after its own losses (loss-based; ${lost})`;
+  if (delayDriven >= 0.7 * cuts)
+    return `cuts its window without waiting for its own losses (reacts to delay or to its model; ${lost})`;
+  return `cuts its window both on delay and on loss (${lost})`;
 }
 
 /** A few sentences a person can read in a minute: who got what, at what delay, and why. */
@@ -77,7 +116,7 @@ export function explain(r: SimResult): string[] {
     const share = s.linkThroughputBps > 0 ? (100 * f.throughputBps) / s.linkThroughputBps : 0;
     lines.push(
       `  ${f.alg.padEnd(8)} ${formatRate(f.throughputBps).padStart(12)} (${share.toFixed(0).padStart(3)}% of the link), ` +
-        `RTT p95 ${f.rttMs.p95.toFixed(0)} ms: ${queueStyle(f.queueDelayMs.p95, bufferMs)}`,
+        `RTT p95 ${f.rttMs.p95.toFixed(0)} ms: ${congestionStyle(r, f.alg)}`,
     );
   }
   lines.push(

@@ -6,7 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { demoAlgorithms } from '../../src/cli/demo.ts';
+import { congestionStyle, demoAlgorithms } from '../../src/cli/demo.ts';
+import { resolveScenario, runSimulation } from '../../src/sim/index.ts';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'portus.js');
 
@@ -24,6 +25,22 @@ test('the demo shows whichever preferred algorithms are built in, the zoo includ
     'copa',
   ]);
   assert.ok(demoAlgorithms().length >= 3);
+});
+
+test('the demo judges each algorithm from its own flows, not from the shared queue', async () => {
+  // Vegas next to Cubic sits in the queue Cubic fills (the same p95 queueing delay), yet it backs
+  // off on delay: judged by the queue, both would be called loss-based.
+  const r = await runSimulation(
+    resolveScenario({
+      duration: '15s',
+      warmup: '4s',
+      flows: [{ alg: 'cubic' }, { alg: 'vegas', start: '1s' }],
+    }),
+  );
+  const [cubic, vegas] = r.summary.flows;
+  assert.ok(Math.abs(cubic!.queueDelayMs.p95 - vegas!.queueDelayMs.p95) < 5, 'one shared queue');
+  assert.match(congestionStyle(r, 'cubic'), /after its own losses \(loss-based; [1-9]\d* packets? lost\)/);
+  assert.match(congestionStyle(r, 'vegas'), /without waiting for its own losses/);
 });
 
 test('portus demo: several algorithms, one agent process, staggered starts explained', () => {
