@@ -5,13 +5,16 @@
  * driven by the load generator built on the real libccp (`bench/ipc/c/loadgen.c`: 1000 flows, one
  * report outstanding per flow), measured alternately without and with `--dashboard`, the page open
  * in Debian's Chromium (playwright-core) with a flow selected, so the sampler, the flows-table
- * queries and the SSE pushes all run. Prints reports/s of each round and the ratio of medians.
+ * queries and the SSE pushes all run. Prints, per round and as medians, the reports/s answered
+ * and the agent process's CPU time per report (user + system from /proc/PID/stat over the run):
+ * on a loaded machine the throughput ratio mostly measures the other processes, the CPU time per
+ * report measures what the dashboard costs the agent.
  *
  * Run: `npm run bench -- dashboard` or `node --import tsx bench/dashboard/run.ts [seconds] [rounds]`.
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -79,6 +82,14 @@ async function openPage(browser: Browser, url: string): Promise<Page> {
   return page;
 }
 
+/** CPU time (user + system) of process `pid` so far, µs (from /proc; clock ticks of 10 ms). */
+function cpuUs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields 14 and 15 (utime, stime) are the 12th and 13th after the command name
+  return (Number(f[11]) + Number(f[12])) * 1e4;
+}
+
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
@@ -96,6 +107,10 @@ const browser = await chromium.launch({
 const dir = mkdtempSync(join(tmpdir(), 'portus-bench-dash-'));
 const MODES = ['without the dashboard', 'dashboard, no page open', 'dashboard, page open'] as const;
 const results: number[][] = MODES.map(() => []);
+const cpuPerReport: number[][] = MODES.map(() => []);
+const idleCost: number[][] = MODES.map(() => []);
+/** Wall seconds the agent is watched idle after each run (its 1000 flows stay open). */
+const IDLE_S = 3;
 try {
   console.log(
     `bench/dashboard — aimd agent, ${FLOWS} flows closed loop (libccp load generator), ${SECONDS} s per round`,
@@ -110,14 +125,27 @@ try {
         // the page opens before the load: it watches the whole run, with a flow selected once
         // the flows exist (so the selected-flow stream runs too)
         if (agent.url !== null && mode === 2) page = await openPage(browser, agent.url);
+        const cpu0 = cpuUs(agent.child.pid!);
         const running = loadgen(tools.loadgen, sock, join(dir, `dp-${round}-${mode}.sock`));
         if (page !== null) {
           await page.waitForSelector('#flows tbody tr', { timeout: 30_000 });
           await page.click('#flows tbody tr');
         }
         const run = await running;
+        const cpu1 = cpuUs(agent.child.pid!);
+        const perReport = (cpu1 - cpu0) / (run * SECONDS);
+        // The load generator leaves its 1000 flows open: with no reports, what the agent spends is
+        // the dashboard's own work (sampling 1000 flows, table, stream), whatever the machine's load.
+        const t1 = performance.now();
+        await new Promise((r) => setTimeout(r, IDLE_S * 1000));
+        const idle = (cpuUs(agent.child.pid!) - cpu1) / ((performance.now() - t1) / 1e3) / 1e3;
         results[mode]!.push(run);
-        console.log(`round ${round + 1}: ${MODES[mode]!.padEnd(26)} ${run.toFixed(0)} reports/s`);
+        cpuPerReport[mode]!.push(perReport);
+        idleCost[mode]!.push(idle);
+        console.log(
+          `round ${round + 1}: ${MODES[mode]!.padEnd(26)} ${run.toFixed(0).padStart(7)} reports/s  ` +
+            `agent CPU ${perReport.toFixed(2)} µs/report, idle with ${FLOWS} flows ${idle.toFixed(1)} ms/s`,
+        );
       } finally {
         await page?.close();
         await stop(agent);
@@ -125,14 +153,24 @@ try {
     }
   }
   const base = median(results[0]!);
+  const baseCpu = median(cpuPerReport[0]!);
+  const baseIdle = median(idleCost[0]!);
   for (let m = 0; m < MODES.length; m++) {
     const v = median(results[m]!);
+    const c = median(cpuPerReport[m]!);
+    const extra = Math.max(0, median(idleCost[m]!) - baseIdle);
     console.log(
-      `median, ${MODES[m]!.padEnd(26)} ${v.toFixed(0).padStart(7)} reports/s  ratio ${(v / base).toFixed(3)}`,
+      `median, ${MODES[m]!.padEnd(26)} ${v.toFixed(0).padStart(7)} reports/s  ratio ${(v / base).toFixed(3)}  |  ` +
+        `agent CPU ${c.toFixed(2)} µs/report  ratio ${(baseCpu / c).toFixed(3)}  |  ` +
+        `dashboard ${extra.toFixed(1)} ms CPU/s  ratio ${(1 - extra / 1000).toFixed(3)}`,
     );
   }
   console.log(
-    "target: page open ≥ 0.95 of without (the browser shares the machine's cores with agent and load generator)",
+    'target: page open ≥ 0.95 of without. Three ratios: reports/s (the agent shares the cores with the\n' +
+      'load generator and the browser, and on a loaded machine with everything else); agent CPU per report,\n' +
+      'without ÷ with (less disturbed by load, but a slower agent batches less, so it rises when throughput\n' +
+      'falls); and 1 − the CPU the dashboard costs an agent with 1000 idle flows per second of one core,\n' +
+      'which is the throughput left to an agent that keeps a core busy with reports.',
   );
 } finally {
   await browser.close();
