@@ -67,30 +67,36 @@ export interface LogEntry {
 
 const HISTORY = 240;
 
+/** The last {@link HISTORY} points of one series: one buffer (five columns) allocated once. */
 class Ring {
-  readonly t = new Float64Array(HISTORY);
-  readonly cwnd = new Float64Array(HISTORY);
-  readonly rate = new Float64Array(HISTORY);
-  readonly rtt = new Float64Array(HISTORY);
-  readonly rps = new Float64Array(HISTORY);
+  /** Columns t, cwnd, rate, rtt, rps, each {@link HISTORY} long. */
+  private readonly buf = new Float64Array(5 * HISTORY);
   head = 0;
   len = 0;
 
   push(t: number, cwnd: number, rate: number, rtt: number, rps: number): void {
     const i = this.head;
-    this.t[i] = t;
-    this.cwnd[i] = cwnd;
-    this.rate[i] = rate;
-    this.rtt[i] = rtt;
-    this.rps[i] = rps;
-    this.head = (i + 1) % HISTORY;
+    const b = this.buf;
+    b[i] = t;
+    b[HISTORY + i] = cwnd;
+    b[2 * HISTORY + i] = rate;
+    b[3 * HISTORY + i] = rtt;
+    b[4 * HISTORY + i] = rps;
+    this.head = i + 1 === HISTORY ? 0 : i + 1;
     if (this.len < HISTORY) this.len++;
   }
 
   last(): Point | null {
     if (this.len === 0) return null;
     const i = (this.head + HISTORY - 1) % HISTORY;
-    return { t: this.t[i]!, cwnd: this.cwnd[i]!, rate: this.rate[i]!, rtt: this.rtt[i]!, rps: this.rps[i]! };
+    const b = this.buf;
+    return {
+      t: b[i]!,
+      cwnd: b[HISTORY + i]!,
+      rate: b[2 * HISTORY + i]!,
+      rtt: b[3 * HISTORY + i]!,
+      rps: b[4 * HISTORY + i]!,
+    };
   }
 
   /** Columns oldest first: [t, cwnd, rate, rtt, rps]. */
@@ -98,11 +104,7 @@ class Ring {
     const cols: number[][] = [[], [], [], [], []];
     for (let k = 0; k < this.len; k++) {
       const i = (this.head + HISTORY - this.len + k) % HISTORY;
-      cols[0]!.push(this.t[i]!);
-      cols[1]!.push(this.cwnd[i]!);
-      cols[2]!.push(this.rate[i]!);
-      cols[3]!.push(this.rtt[i]!);
-      cols[4]!.push(this.rps[i]!);
+      for (let c = 0; c < 5; c++) cols[c]!.push(this.buf[c * HISTORY + i]!);
     }
     return cols;
   }
