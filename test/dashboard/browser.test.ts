@@ -7,7 +7,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { portus, tempDir, type Proc } from '../e2e/helpers.ts';
 
 const CHROMIUM = process.env.PORTUS_CHROMIUM ?? '/usr/bin/chromium';
@@ -42,6 +42,35 @@ async function launch(): Promise<Browser> {
   return browser;
 }
 
+/**
+ * Open the dashboard at `url`, collecting console errors and page errors, and wait until the
+ * flows table shows `n` rows with live values (a window and an RTT); returns the rows' cell texts.
+ */
+async function openWithRows(
+  url: string,
+  n: number,
+): Promise<{ page: Page; problems: string[]; cells: (string | null)[][] }> {
+  const page = await (await launch()).newPage({ viewport: { width: 1280, height: 1400 } });
+  const problems: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  await page.goto(url);
+  await page.waitForFunction(
+    (count) => {
+      const rows = [...document.querySelectorAll('#flows tbody tr')];
+      return rows.length === count && rows.every((r) => r.children[7]?.textContent?.endsWith(' ms'));
+    },
+    n,
+    { timeout: 60_000 },
+  );
+  const cells = await page.$$eval('#flows tbody tr', (rows) =>
+    rows.map((r) => [...r.children].map((c) => c.textContent)),
+  );
+  return { page, problems, cells };
+}
+
 test(
   'dashboard: live flows, charts, close events and a clean console in Chromium',
   { skip, timeout: 240_000 },
@@ -63,27 +92,8 @@ test(
     const dp = portus(['datapath', '--agent', sock, '--flows', '3', '--duration', '12', '--rate', '500']);
     procs.push(dp);
 
-    const browser = await launch();
-    const page = await browser.newPage({ viewport: { width: 1280, height: 1400 } });
-    const problems: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    await page.goto(url);
-
     // Three rows with live values (a window and an RTT the datapath reported).
-    await page.waitForFunction(
-      () => {
-        const rows = [...document.querySelectorAll('#flows tbody tr')];
-        return rows.length === 3 && rows.every((r) => r.children[7]?.textContent?.endsWith(' ms'));
-      },
-      undefined,
-      { timeout: 60_000 },
-    );
-    const cells = await page.$$eval('#flows tbody tr', (rows) =>
-      rows.map((r) => [...r.children].map((c) => c.textContent)),
-    );
+    const { page, problems, cells } = await openWithRows(url, 3);
     assert.deepEqual(
       cells.map((c) => c[2]),
       ['reno', 'reno', 'reno'],
@@ -148,26 +158,8 @@ test(
     assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]{22}$/);
     assert.equal((await fetch(url.slice(0, url.indexOf('?')))).status, 403);
 
-    const page = await (await launch()).newPage({ viewport: { width: 1280, height: 1400 } });
-    const problems: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    await page.goto(url);
-
     // The two simulated flows, with the simulator's addresses and live RTTs, while the run goes on.
-    await page.waitForFunction(
-      () => {
-        const rows = [...document.querySelectorAll('#flows tbody tr')];
-        return rows.length === 2 && rows.every((r) => r.children[7]?.textContent?.endsWith(' ms'));
-      },
-      undefined,
-      { timeout: 60_000 },
-    );
-    const cells = await page.$$eval('#flows tbody tr', (rows) =>
-      rows.map((r) => [...r.children].map((c) => c.textContent)),
-    );
+    const { page, problems, cells } = await openWithRows(url, 2);
     assert.deepEqual(
       cells.map((c) => [c[2], c[4]]),
       [
