@@ -32,19 +32,26 @@
   function renderOverview(o) {
     const tiles = [
       ['uptime', fmtAge(o.uptimeS)],
-      ['datapaths', o.datapaths],
-      ['flows', o.flows],
+      ['datapaths', String(o.datapaths)],
+      ['flows', String(o.flows)],
       ['reports/s', fixed(o.reportsPerS, 0)],
       ['updates/s', fixed(o.updatesPerS, 0)],
-      ['dropped', o.dropped],
-      ['errors', o.errors],
+      ['dropped', String(o.dropped)],
+      ['errors', String(o.errors)],
     ];
-    $('overview').innerHTML = tiles
-      .map(
-        ([k, v]) =>
-          `<div class="tile" data-k="${esc(k)}"><div class="v">${esc(v)}</div><div class="k">${esc(k)}</div></div>`,
-      )
-      .join('');
+    const box = $('overview');
+    if (box.children.length !== tiles.length) {
+      box.innerHTML = tiles
+        .map(
+          ([k]) =>
+            `<div class="tile" data-k="${esc(k)}"><div class="v"></div><div class="k">${esc(k)}</div></div>`,
+        )
+        .join('');
+    }
+    tiles.forEach(([, v], i) => {
+      const el = box.children[i].firstChild;
+      if (el.textContent !== v) el.textContent = v;
+    });
   }
 
   // ---- charts -----------------------------------------------------------------------------
@@ -58,6 +65,7 @@
 
   function chartGroup(el, labelPrefix) {
     const data = SERIES.map(() => [[], []]);
+    const dirty = SERIES.map(() => false);
     const width = () => Math.max(280, Math.floor((el.clientWidth || 900) / 2) - 16);
     const charts = SERIES.map((s, i) => {
       const box = document.createElement('div');
@@ -101,7 +109,16 @@
             d[0].shift();
             d[1].shift();
           }
-          charts[i].setData(d);
+          dirty[i] = true;
+        }
+      },
+      // Redrawing is what costs the browser: points arrive at the sampling rate, the charts are
+      // redrawn at most once a second (and not at all while the page is hidden).
+      draw() {
+        for (let i = 0; i < SERIES.length; i++) {
+          if (!dirty[i]) continue;
+          dirty[i] = false;
+          charts[i].setData(data[i]);
         }
       },
       resize() {
@@ -112,45 +129,75 @@
   }
 
   const agg = chartGroup($('agg-charts'), 'all flows:');
+  const DRAW_MS = 1000;
   let flowCharts = null;
 
   // ---- flows table ------------------------------------------------------------------------
   const table = { sort: 'sid', desc: false, filter: '', offset: 0, total: 0 };
   let selected = null;
 
-  async function refreshTable() {
-    const params = {
-      sort: table.sort,
-      dir: table.desc ? 'desc' : 'asc',
-      filter: table.filter,
-      offset: table.offset,
-      limit: PAGE,
-    };
-    const res = await fetch(url('/api/flows', params));
-    if (!res.ok) throw new Error(`flows: HTTP ${res.status}`);
-    const { total, rows } = await res.json();
+  // The table's page comes over the stream (the stream's parameters name the page: sort, filter,
+  // offset); a change of any of them reconnects the stream, which answers with the new page at once.
+  const tableParams = () => ({
+    sort: table.sort,
+    dir: table.desc ? 'desc' : 'asc',
+    filter: table.filter,
+    offset: table.offset,
+    limit: PAGE,
+  });
+
+  function renderTable({ total, rows }) {
     table.total = total;
     if (table.offset >= total && total > 0) {
       table.offset = Math.floor((total - 1) / PAGE) * PAGE;
-      return refreshTable();
+      connect();
+      return;
     }
     $('flow-count').textContent = `(${total}${table.filter ? ' matching' : ''})`;
     $('page').textContent =
       total === 0 ? 'no flows' : `${table.offset + 1}–${Math.min(total, table.offset + PAGE)} of ${total}`;
     $('prev').disabled = table.offset === 0;
     $('next').disabled = table.offset + PAGE >= total;
-    $('flows').tBodies[0].innerHTML = rows
-      .map(
-        (r) =>
-          `<tr data-key="${esc(r.key)}" class="${r.key === selected ? 'sel' : ''}"><td>${r.sid}</td><td>${esc(r.datapath)}</td>` +
-          `<td>${esc(r.algorithm)}</td><td>${esc(r.program)}</td><td>${esc(r.tuple)}</td><td>${fmtBytes(r.cwnd)}</td>` +
-          `<td>${fmtRate(r.rate)}</td><td>${fmtRtt(r.rttUs)}</td><td>${fixed(r.rps, 1)}</td><td>${fmtAge(r.ageS)}</td></tr>`,
-      )
-      .join('');
+    // rows and cells are reused and only changed text is written: a refresh costs the browser little
+    // and a row being clicked is never replaced under the pointer
+    const body = $('flows').tBodies[0];
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i];
+      let tr = body.rows[i];
+      if (!tr) {
+        tr = body.insertRow();
+        for (let c = 0; c < 10; c++) tr.insertCell();
+      }
+      tr.dataset.key = r.key;
+      tr.className = r.key === selected ? 'sel' : '';
+      const text = [
+        String(r.sid),
+        r.datapath,
+        r.algorithm,
+        r.program,
+        r.tuple,
+        fmtBytes(r.cwnd),
+        fmtRate(r.rate),
+        fmtRtt(r.rttUs),
+        fixed(r.rps, 1),
+        fmtAge(r.ageS),
+      ];
+      for (let c = 0; c < 10; c++) {
+        const cell = tr.cells[c];
+        if (cell.textContent !== text[c]) cell.textContent = text[c];
+      }
+    }
+    while (body.rows.length > rows.length) body.deleteRow(-1);
     for (const th of $('flows').tHead.rows[0].cells) {
       th.classList.toggle('asc', th.dataset.k === table.sort && !table.desc);
       th.classList.toggle('desc', th.dataset.k === table.sort && table.desc);
     }
+  }
+
+  let filterTimer = null;
+  function refreshTable() {
+    clearTimeout(filterTimer);
+    connect();
   }
 
   $('flows').tHead.addEventListener('click', (e) => {
@@ -158,7 +205,7 @@
     if (!k) return;
     table.desc = table.sort === k ? !table.desc : false;
     table.sort = k;
-    refreshTable().catch(showError);
+    refreshTable();
   });
   $('flows').tBodies[0].addEventListener('click', (e) => {
     const key = e.target.closest('tr')?.dataset.key;
@@ -167,15 +214,17 @@
   $('filter').addEventListener('input', (e) => {
     table.filter = e.target.value.trim();
     table.offset = 0;
-    refreshTable().catch(showError);
+    // typing reconnects once it pauses, not at every key
+    clearTimeout(filterTimer);
+    filterTimer = setTimeout(refreshTable, 150);
   });
   $('prev').addEventListener('click', () => {
     table.offset = Math.max(0, table.offset - PAGE);
-    refreshTable().catch(showError);
+    refreshTable();
   });
   $('next').addEventListener('click', () => {
     if (table.offset + PAGE < table.total) table.offset += PAGE;
-    refreshTable().catch(showError);
+    refreshTable();
   });
 
   // ---- events -----------------------------------------------------------------------------
@@ -203,11 +252,19 @@
   let source = null;
   function connect() {
     if (source) source.close();
-    source = new EventSource(url('/api/stream', selected ? { flow: selected } : {}));
+    const params = tableParams();
+    if (selected) params.flow = selected;
+    source = new EventSource(url('/api/stream', params));
+    source.addEventListener('rows', (ev) => renderTable(JSON.parse(ev.data)));
     source.addEventListener('tick', (ev) => {
       const m = JSON.parse(ev.data);
-      $('status').textContent = `live · ${Math.round(1000 / sampleMs)} Hz`;
-      $('status').className = 'status live';
+      if (m.ended) {
+        $('status').textContent = `${m.ended} · final state`;
+        $('status').className = 'status ended';
+      } else {
+        $('status').textContent = `live · ${Math.round(1000 / sampleMs)} Hz`;
+        $('status').className = 'status live';
+      }
       renderOverview(m.overview);
       if (m.aggregate) agg.push(m.aggregate);
       if (m.flow && flowCharts) flowCharts.push(m.flow);
@@ -238,7 +295,6 @@
     if (!flowCharts) flowCharts = chartGroup($('flow-charts'), 'flow');
     flowCharts.reset(h.flow);
     connect();
-    await refreshTable();
   }
 
   function showError(e) {
@@ -254,10 +310,11 @@
     agg.reset(h.aggregate);
     upsertEvents(h.events);
     connect();
-    await refreshTable();
     setInterval(() => {
-      if (!document.hidden) refreshTable().catch(showError);
-    }, 1000);
+      if (document.hidden) return;
+      agg.draw();
+      if (flowCharts) flowCharts.draw();
+    }, DRAW_MS);
   }
 
   window.addEventListener('resize', () => {

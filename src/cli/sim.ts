@@ -4,12 +4,12 @@
  * ```
  * portus sim --alg cubic --alg reno --flows 2 --link 48mbps --rtt 50ms --buffer 1bdp --duration 30s --out out/
  * portus sim examples/scenarios/two-cubic.json --json
+ * portus sim --alg cubic --alg bbr --duration 20s --live     # paced to the wall clock, live dashboard
  * ```
  * @module
  */
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import type { Algorithm } from '../agent/index.ts';
 import { ErrorCodes, PortusError } from '../errors.ts';
 import {
   formatTable,
@@ -22,6 +22,8 @@ import {
   type Scenario,
   type ScenarioFlow,
 } from '../sim/index.ts';
+import { STOP_SIGNALS, type Agent, type Algorithm } from '../agent/index.ts';
+import { isLoopback, startDashboard, type Dashboard } from '../dashboard/index.ts';
 import { resolveAlgorithm } from './run.ts';
 
 /** Options of `portus sim` as commander parses them. */
@@ -48,6 +50,9 @@ interface SimOptions {
   delayedAck?: string;
   headers?: string;
   lossPlacement?: string;
+  /** `--live [host:port]`: true without a value. */
+  live?: string | boolean;
+  dashboardRemote?: boolean;
 }
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -160,14 +165,39 @@ async function action(file: string | undefined, o: SimOptions): Promise<void> {
     bar.update(Math.round((fraction * resolved.net.durationUs) / 1e6));
   };
   const warnings = new Set<string>();
+  const live = o.live !== undefined && o.live !== false;
+  let dashboard: Dashboard | null = null;
+  const serve = async (agent: Agent): Promise<void> => {
+    dashboard = await startDashboard(agent, {
+      listen: o.live === true ? undefined : (o.live as string),
+      allowRemote: o.dashboardRemote === true,
+      title: `Portus sim: ${resolved.name}`,
+    });
+    if (!isLoopback(dashboard.host)) {
+      console.error(`portus sim: warning: the dashboard is served on ${dashboard.host}, not loopback`);
+    }
+    console.log(
+      `portus sim: dashboard at ${dashboard.url}\n` +
+        `portus sim: simulating ${resolved.net.durationUs / 1e6} s in real time`,
+    );
+  };
   let result;
   try {
     result = await runSimulation(resolved, {
-      onProgress,
+      onProgress: (fraction, net) => {
+        // the last sample shows the flows as the run left them (before the agent closes them)
+        if (net.done) (dashboard as Dashboard | null)?.end(`run finished at ${net.now / 1e6} s`);
+        onProgress(fraction);
+      },
       warn: (m) => warnings.add(m),
       algorithms,
       keepGoing: o.keepGoing === true,
+      pace: live ? 1 : undefined,
+      onAgent: live ? serve : undefined,
     });
+  } catch (e) {
+    await (dashboard as Dashboard | null)?.close();
+    throw e;
   } finally {
     (bar as cliProgress.SingleBar | null)?.stop();
   }
@@ -184,6 +214,20 @@ async function action(file: string | undefined, o: SimOptions): Promise<void> {
     console.log(formatTable(result));
     if (report !== null) console.log(`\nreport: ${report}`);
   }
+  if (dashboard !== null) await serveUntilSignal(dashboard);
+}
+
+/** After a live run: keep the dashboard (frozen at the run's end) up until Ctrl-C. */
+async function serveUntilSignal(dashboard: Dashboard): Promise<void> {
+  console.error('portus sim: run finished; the dashboard keeps showing it until Ctrl-C');
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      for (const s of STOP_SIGNALS) process.off(s, stop);
+      resolve();
+    };
+    for (const s of STOP_SIGNALS) process.on(s, stop);
+  });
+  await dashboard.close();
 }
 
 /** Register `portus sim`. */
@@ -222,5 +266,12 @@ export function register(program: Command): void {
       '--keep-going',
       'continue when the algorithm throws; count the errors per flow (default: fail the run)',
     )
+    .option(
+      '--live [host:port]',
+      'watch the run in the live dashboard: simulated time is paced to the wall clock (a 30s run takes ' +
+        '30 s), the agent serves the dashboard (default 127.0.0.1, a free port; the URL with its token ' +
+        'is printed); after the run the dashboard keeps showing its final state until Ctrl-C',
+    )
+    .option('--dashboard-remote', 'allow --live on a non-loopback address')
     .action(action);
 }

@@ -36,6 +36,11 @@ export interface Dashboard {
   readonly token: string;
   readonly host: string;
   readonly port: number;
+  /**
+   * Stop sampling and keep serving the last sample, with `note` shown on the page (e.g. a
+   * simulated run that finished). Events that arrive later still reach the log. Idempotent.
+   */
+  end(note: string): void;
   /** Stop serving (closes open streams). */
   close(): Promise<void>;
 }
@@ -133,9 +138,10 @@ export async function startDashboard(agent: Agent, opts: DashboardOptions = {}):
     );
   }
   sampler.sample();
+  let ended: string | null = null;
   const timer = setInterval(() => {
-    sampler.sample();
-    h.push();
+    if (ended === null) sampler.sample();
+    h.push(ended);
   }, sampleMs);
   timer.unref();
   return {
@@ -143,6 +149,9 @@ export async function startDashboard(agent: Agent, opts: DashboardOptions = {}):
     token,
     host,
     port: boundPort,
+    end(note: string): void {
+      ended ??= note;
+    },
     async close(): Promise<void> {
       clearInterval(timer);
       sampler.close();

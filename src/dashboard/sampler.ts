@@ -67,30 +67,36 @@ export interface LogEntry {
 
 const HISTORY = 240;
 
+/** The last {@link HISTORY} points of one series: one buffer (five columns) allocated once. */
 class Ring {
-  readonly t = new Float64Array(HISTORY);
-  readonly cwnd = new Float64Array(HISTORY);
-  readonly rate = new Float64Array(HISTORY);
-  readonly rtt = new Float64Array(HISTORY);
-  readonly rps = new Float64Array(HISTORY);
+  /** Columns t, cwnd, rate, rtt, rps, each {@link HISTORY} long. */
+  private readonly buf = new Float64Array(5 * HISTORY);
   head = 0;
   len = 0;
 
   push(t: number, cwnd: number, rate: number, rtt: number, rps: number): void {
     const i = this.head;
-    this.t[i] = t;
-    this.cwnd[i] = cwnd;
-    this.rate[i] = rate;
-    this.rtt[i] = rtt;
-    this.rps[i] = rps;
-    this.head = (i + 1) % HISTORY;
+    const b = this.buf;
+    b[i] = t;
+    b[HISTORY + i] = cwnd;
+    b[2 * HISTORY + i] = rate;
+    b[3 * HISTORY + i] = rtt;
+    b[4 * HISTORY + i] = rps;
+    this.head = i + 1 === HISTORY ? 0 : i + 1;
     if (this.len < HISTORY) this.len++;
   }
 
   last(): Point | null {
     if (this.len === 0) return null;
     const i = (this.head + HISTORY - 1) % HISTORY;
-    return { t: this.t[i]!, cwnd: this.cwnd[i]!, rate: this.rate[i]!, rtt: this.rtt[i]!, rps: this.rps[i]! };
+    const b = this.buf;
+    return {
+      t: b[i]!,
+      cwnd: b[HISTORY + i]!,
+      rate: b[2 * HISTORY + i]!,
+      rtt: b[3 * HISTORY + i]!,
+      rps: b[4 * HISTORY + i]!,
+    };
   }
 
   /** Columns oldest first: [t, cwnd, rate, rtt, rps]. */
@@ -98,11 +104,7 @@ class Ring {
     const cols: number[][] = [[], [], [], [], []];
     for (let k = 0; k < this.len; k++) {
       const i = (this.head + HISTORY - this.len + k) % HISTORY;
-      cols[0]!.push(this.t[i]!);
-      cols[1]!.push(this.cwnd[i]!);
-      cols[2]!.push(this.rate[i]!);
-      cols[3]!.push(this.rtt[i]!);
-      cols[4]!.push(this.rps[i]!);
+      for (let c = 0; c < 5; c++) cols[c]!.push(this.buf[c * HISTORY + i]!);
     }
     return cols;
   }
@@ -110,16 +112,20 @@ class Ring {
 
 interface FlowTrack {
   ring: Ring;
-  /** The flow's endpoints, formatted once. */
-  tuple: string;
+  /** The flow's table row, allocated once and updated in place at each sample. */
+  row: FlowRow;
   lastReports: number;
-  rps: number;
   seen: number;
 }
 
-function flowKey(f: FlowView): string {
-  return `${f.address}#${f.sid}`;
+/** A sorted, filtered list of rows, valid for one sample. */
+interface RowView {
+  epoch: number;
+  rows: FlowRow[];
 }
+
+/** Sorted views kept per sample (one per distinct sort/filter the open pages ask for). */
+const MAX_VIEWS = 8;
 
 const LOG_SIZE = 500;
 /** Errors of one flow with the same text within this many ms fold into one entry. */
@@ -129,7 +135,13 @@ const FOLD_MS = 10_000;
 export class Sampler {
   readonly startedAt = Date.now();
   private readonly agent: Agent;
-  private readonly flows = new Map<string, FlowTrack>();
+  /** Tracks by datapath address, then sid: found without building a key string per sample. */
+  private readonly flows = new Map<string, Map<number, FlowTrack>>();
+  private readonly byKey = new Map<string, FlowTrack>();
+  /** Every track's row, in creation order (rebuilt only when flows come or go). */
+  private allRows: FlowRow[] = [];
+  private rowsDirty = false;
+  private readonly views = new Map<string, RowView>();
   private readonly aggregate = new Ring();
   private prev = { time: 0, reports: 0, out: 0 };
   private epoch = 0;
@@ -140,8 +152,6 @@ export class Sampler {
   private fresh: LogEntry[] = [];
   private readonly lastError = new Map<string, LogEntry>();
   private readonly unsubscribe: () => void;
-  private rowCache: FlowRow[] | null = null;
-  private rowsEpoch = -1;
 
   constructor(agent: Agent) {
     this.agent = agent;
@@ -193,24 +203,30 @@ export class Sampler {
     let rate = 0;
     let rttSum = 0;
     let rttN = 0;
+    const agentNow = this.agent.now();
     this.agent.forEachFlow((f) => {
-      const key = flowKey(f);
-      let tr = this.flows.get(key);
+      let dp = this.flows.get(f.address);
+      if (dp === undefined) {
+        dp = new Map();
+        this.flows.set(f.address, dp);
+      }
+      let tr = dp.get(f.sid);
       if (tr === undefined) {
-        tr = {
-          ring: new Ring(),
-          tuple: flowEndpoints(f.info),
-          lastReports: f.reportCount,
-          rps: 0,
-          seen: epoch,
-        };
-        this.flows.set(key, tr);
+        tr = this.track(f);
+        dp.set(f.sid, tr);
       } else {
-        tr.rps = per(f.reportCount - tr.lastReports);
+        tr.row.rps = per(f.reportCount - tr.lastReports);
         tr.lastReports = f.reportCount;
       }
       tr.seen = epoch;
-      tr.ring.push(t, f.cwnd, f.rate, f.lastRttUs, tr.rps);
+      const row = tr.row;
+      row.algorithm = f.algorithmName;
+      row.program = f.programName;
+      row.cwnd = f.cwnd;
+      row.rate = f.rate;
+      row.rttUs = f.lastRttUs;
+      row.ageS = Math.max(0, (agentNow - f.createdAt) / 1e6);
+      tr.ring.push(t, f.cwnd, f.rate, f.lastRttUs, row.rps);
       cwnd += f.cwnd;
       rate += f.rate;
       if (f.lastRttUs > 0) {
@@ -218,8 +234,41 @@ export class Sampler {
         rttN++;
       }
     });
-    for (const [key, tr] of this.flows) if (tr.seen !== epoch) this.flows.delete(key);
+    for (const [address, dp] of this.flows) {
+      for (const [sid, tr] of dp) {
+        if (tr.seen === epoch) continue;
+        dp.delete(sid);
+        this.byKey.delete(tr.row.key);
+        this.rowsDirty = true;
+      }
+      if (dp.size === 0) this.flows.delete(address);
+    }
     this.aggregate.push(t, cwnd, rate, rttN > 0 ? rttSum / rttN : 0, this.overviewNow.reportsPerS);
+  }
+
+  private track(f: FlowView): FlowTrack {
+    const key = `${f.address}#${f.sid}`;
+    const tr: FlowTrack = {
+      ring: new Ring(),
+      row: {
+        key,
+        sid: f.sid,
+        datapath: f.address,
+        algorithm: f.algorithmName,
+        program: f.programName,
+        tuple: flowEndpoints(f.info),
+        cwnd: f.cwnd,
+        rate: f.rate,
+        rttUs: f.lastRttUs,
+        rps: 0,
+        ageS: 0,
+      },
+      lastReports: f.reportCount,
+      seen: 0,
+    };
+    this.byKey.set(key, tr);
+    this.rowsDirty = true;
+    return tr;
   }
 
   /** The latest overview. */
@@ -234,54 +283,38 @@ export class Sampler {
 
   /** The latest point of one flow, if it is live. */
   flowPoint(key: string): Point | null {
-    return this.flows.get(key)?.ring.last() ?? null;
+    return this.byKey.get(key)?.ring.last() ?? null;
   }
 
   /** History columns [t, cwnd, rate, rtt, rps] of the aggregate, or of one live flow (null if gone). */
   history(key: string | null): number[][] | null {
     if (key === null) return this.aggregate.columns();
-    return this.flows.get(key)?.ring.columns() ?? null;
+    return this.byKey.get(key)?.ring.columns() ?? null;
   }
 
-  /** Rows of the flows table: filtered, sorted and paged. */
-  rows(q: { filter: string; sort: keyof FlowRow; desc: boolean; offset: number; limit: number }): {
-    total: number;
-    rows: FlowRow[];
-  } {
-    if (this.rowsEpoch !== this.epoch || this.rowCache === null) {
-      // built at most once per sample, however many pages ask
-      const rows: FlowRow[] = [];
-      const now = this.agent.now();
-      this.agent.forEachFlow((f) => {
-        const key = flowKey(f);
-        const tr = this.flows.get(key);
-        rows.push({
-          key,
-          sid: f.sid,
-          datapath: f.address,
-          algorithm: f.algorithmName,
-          program: f.programName,
-          tuple: tr?.tuple ?? flowEndpoints(f.info),
-          cwnd: f.cwnd,
-          rate: f.rate,
-          rttUs: f.lastRttUs,
-          rps: tr?.rps ?? 0,
-          ageS: Math.max(0, (now - f.createdAt) / 1e6),
-        });
-      });
-      this.rowCache = rows;
-      this.rowsEpoch = this.epoch;
+  /**
+   * Rows of the flows table as of the last sample: filtered, sorted and paged. Each distinct
+   * sort and filter is computed at most once per sample, however many pages ask.
+   */
+  rows(q: RowQuery): { total: number; rows: FlowRow[] } {
+    if (this.rowsDirty) {
+      this.allRows = [];
+      for (const tr of this.byKey.values()) this.allRows.push(tr.row);
+      this.rowsDirty = false;
     }
     const filter = q.filter.toLowerCase();
-    const all = filter === '' ? this.rowCache.slice() : this.rowCache.filter((r) => matches(r, filter));
-    const dir = q.desc ? -1 : 1;
-    const k = q.sort;
-    all.sort((a, b) => {
-      const x = a[k];
-      const y = b[k];
-      const c = x < y ? -1 : x > y ? 1 : 0;
-      return c !== 0 ? c * dir : a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
-    });
+    const id = `${q.sort}\0${q.desc ? 1 : 0}\0${filter}`;
+    let view = this.views.get(id);
+    if (view === undefined || view.epoch !== this.epoch) {
+      const all = filter === '' ? this.allRows.slice() : this.allRows.filter((r) => matches(r, filter));
+      all.sort(comparator(q.sort, q.desc));
+      if (view === undefined && this.views.size >= MAX_VIEWS) {
+        this.views.delete(this.views.keys().next().value!);
+      }
+      view = { epoch: this.epoch, rows: all };
+      this.views.set(id, view);
+    }
+    const all = view.rows;
     return { total: all.length, rows: all.slice(q.offset, q.offset + q.limit) };
   }
 
@@ -332,6 +365,26 @@ export class Sampler {
     if (this.fresh.length > 4 * LOG_SIZE) this.fresh.splice(0, this.fresh.length - LOG_SIZE);
     return entry;
   }
+}
+
+/** A query of the flows table. */
+export interface RowQuery {
+  filter: string;
+  sort: keyof FlowRow;
+  desc: boolean;
+  offset: number;
+  limit: number;
+}
+
+/** Order by `k` (ascending or descending), ties by key ascending. */
+function comparator(k: keyof FlowRow, desc: boolean): (a: FlowRow, b: FlowRow) => number {
+  const dir = desc ? -1 : 1;
+  return (a, b) => {
+    const x = a[k];
+    const y = b[k];
+    const c = x < y ? -1 : x > y ? 1 : 0;
+    return c !== 0 ? c * dir : a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+  };
 }
 
 function matches(r: FlowRow, filter: string): boolean {

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type { FlowRow, Sampler } from './sampler.ts';
+import type { FlowRow, RowQuery, Sampler } from './sampler.ts';
 
 const require = createRequire(import.meta.url);
 /** Page assets live in `assets/dashboard/` at the package root (two levels above this file in src/ and dist/). */
@@ -68,16 +68,33 @@ export interface HandlerOptions {
   sampleMs: number;
 }
 
-/** A live SSE client. */
+/** A live SSE client: its selected flow and the page of the flows table it shows. */
 interface Client {
   res: ServerResponse;
   flow: string | null;
+  table: RowQuery;
+}
+
+/** The flows-table query of a request's parameters (unknown or bad values fall back to defaults). */
+function rowQuery(p: URLSearchParams): RowQuery {
+  const sort = p.get('sort') ?? 'sid';
+  const num = (k: string, d: number, max: number): number => {
+    const v = Number(p.get(k) ?? d);
+    return Number.isInteger(v) && v >= 0 ? Math.min(v, max) : d;
+  };
+  return {
+    filter: (p.get('filter') ?? '').slice(0, 200),
+    sort: (SORTABLE.has(sort) ? sort : 'sid') as keyof FlowRow,
+    desc: p.get('dir') === 'desc',
+    offset: num('offset', 0, 1e9),
+    limit: num('limit', 50, 500),
+  };
 }
 
 /** The request handler plus the SSE fan-out the server's timer drives. */
 export function createHandler(o: HandlerOptions): {
   handle: (req: IncomingMessage, res: ServerResponse) => void;
-  push: () => void;
+  push: (ended: string | null) => void;
   closeClients: () => void;
   clientCount: () => number;
 } {
@@ -85,6 +102,9 @@ export function createHandler(o: HandlerOptions): {
   const tokenBuf = Buffer.from(o.token);
   const clients = new Set<Client>();
   const html = page(o.title, o.token, o.sampleMs);
+  // the table's rows go out at most once a second, the charts' points at every sample
+  const tableEvery = Math.max(1, Math.round(1000 / o.sampleMs));
+  let ticks = 0;
 
   const tokenOk = (t: string | null): boolean => {
     if (t === null) return false;
@@ -123,23 +143,7 @@ export function createHandler(o: HandlerOptions): {
       const a = assets.get(path.slice(8));
       return a ? send(res, 200, a.type, a.body) : fail(res, 404, 'no such asset');
     }
-    if (path === '/api/flows') {
-      const sort = url.searchParams.get('sort') ?? 'sid';
-      const num = (k: string, d: number, max: number): number => {
-        const v = Number(url.searchParams.get(k) ?? d);
-        return Number.isInteger(v) && v >= 0 ? Math.min(v, max) : d;
-      };
-      return json(
-        res,
-        o.sampler.rows({
-          filter: (url.searchParams.get('filter') ?? '').slice(0, 200),
-          sort: (SORTABLE.has(sort) ? sort : 'sid') as keyof FlowRow,
-          desc: url.searchParams.get('dir') === 'desc',
-          offset: num('offset', 0, 1e9),
-          limit: num('limit', 50, 500),
-        }),
-      );
-    }
+    if (path === '/api/flows') return json(res, o.sampler.rows(rowQuery(url.searchParams)));
     if (path === '/api/history') {
       const flow = url.searchParams.get('flow');
       return json(res, {
@@ -155,8 +159,10 @@ export function createHandler(o: HandlerOptions): {
         'Content-Type': 'text/event-stream',
         Connection: 'keep-alive',
       });
+      // the stream's parameters say what the page shows; they select what is sent, nothing else
+      const c: Client = { res, flow: url.searchParams.get('flow'), table: rowQuery(url.searchParams) };
       res.write(`retry: 2000\n\n`);
-      const c: Client = { res, flow: url.searchParams.get('flow') };
+      writeRows(c);
       clients.add(c);
       req.on('close', () => clients.delete(c));
       return;
@@ -164,15 +170,23 @@ export function createHandler(o: HandlerOptions): {
     fail(res, 404, 'not found');
   };
 
-  const push = (): void => {
+  const writeRows = (c: Client): void => {
+    c.res.write(`event: rows\ndata: ${JSON.stringify(o.sampler.rows(c.table))}\n\n`);
+  };
+
+  const push = (ended: string | null): void => {
     const { entries, skipped } = o.sampler.takeLog(200);
+    const withRows = ticks++ % tableEvery === 0 && ended === null;
     if (clients.size === 0) return;
     const overview = o.sampler.overview();
     const aggregate = o.sampler.aggregatePoint();
-    const common = `"overview":${JSON.stringify(overview)},"aggregate":${JSON.stringify(aggregate)},"log":${JSON.stringify(entries)},"skipped":${skipped}`;
+    const common =
+      `"overview":${JSON.stringify(overview)},"aggregate":${JSON.stringify(aggregate)},` +
+      `"log":${JSON.stringify(entries)},"skipped":${skipped},"ended":${JSON.stringify(ended)}`;
     for (const c of clients) {
       const fp = c.flow === null ? null : o.sampler.flowPoint(c.flow);
       c.res.write(`event: tick\ndata: {${common},"flow":${JSON.stringify(fp)}}\n\n`);
+      if (withRows) writeRows(c);
     }
   };
 

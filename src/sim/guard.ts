@@ -6,7 +6,14 @@
  * decides whether to stop (the default) or keep going and count.
  * @module
  */
-import type { Algorithm, DatapathHandle, DatapathInfo, Flow, Report } from '../agent/index.ts';
+import {
+  portNumber,
+  type Algorithm,
+  type DatapathHandle,
+  type DatapathInfo,
+  type Flow,
+  type Report,
+} from '../agent/index.ts';
 import { CompileError, ErrorCodes, PortusError } from '../errors.ts';
 
 /** One exception thrown by algorithm code during a run. */
@@ -78,7 +85,7 @@ export function guardAlgorithm(
 ): Algorithm {
   function fail(info: DatapathInfo, where: AlgorithmFailure['where'], e: unknown): never {
     record({
-      flow: info.srcPort - SIM_PORT_BASE,
+      flow: portNumber(info.srcPort) - SIM_PORT_BASE,
       alg: alg.name,
       timeUs: now(),
       where,

@@ -3,7 +3,7 @@
  * paced to the wall clock against an agent process over a Unix socket (`portus demo`).
  * @module
  */
-import type { Algorithm } from '../agent/index.ts';
+import type { Agent, Algorithm } from '../agent/index.ts';
 import { attachInProcessAgent, attachRealtimeAgent, slotWarning } from './ccp.ts';
 import { AlgorithmFailedError, type AlgorithmFailure } from './guard.ts';
 import { summarize } from './metrics.ts';
@@ -32,6 +32,15 @@ export interface RunOptions {
    * failing the run with {@link AlgorithmFailedError}; failures are counted per flow.
    */
   keepGoing?: boolean;
+  /**
+   * Pace simulated time to the wall clock: this many simulated seconds per wall second (1 = real
+   * time), yielding to the event loop between chunks so that timers (e.g. a live dashboard) run.
+   * The run stays deterministic (the agent's clock is the simulated one); it only takes longer.
+   * Default: as fast as possible.
+   */
+  pace?: number | undefined;
+  /** Called with the in-process agent once it runs, before the first simulated event. */
+  onAgent?(agent: Agent): void | Promise<void>;
 }
 
 /** Run a scenario in simulated time with the in-process agent. Deterministic for a given seed. */
@@ -47,9 +56,18 @@ export async function runSimulation(sc: ResolvedScenario, opts: RunOptions = {})
   if (sc.warmupUs > 0) net.schedule(sc.warmupUs, () => net.markWindow());
   const t0 = performance.now();
   const chunk = opts.chunkUs ?? 100_000;
+  const pace = opts.pace;
   try {
+    await opts.onAgent?.(link.agent);
+    const paceFrom = performance.now();
     while (!net.done) {
-      net.runUntil(net.now + chunk);
+      if (pace === undefined) net.runUntil(net.now + chunk);
+      else {
+        // paced: catch up with the wall clock, at most one chunk at a time, then let timers run
+        const due = (performance.now() - paceFrom) * 1000 * pace;
+        if (due > net.now) net.runUntil(Math.min(due, net.now + chunk));
+        await new Promise((resolve) => setTimeout(resolve, due > net.now + chunk ? 0 : 10));
+      }
       if (failures.length > 0 && opts.keepGoing !== true) throw new AlgorithmFailedError(failures[0]!);
       opts.onProgress?.(net.now / sc.net.durationUs, net);
     }

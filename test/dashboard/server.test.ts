@@ -170,3 +170,58 @@ test('repeated algorithm errors of one flow fold into one event with a count', a
     await agent.close();
   }
 });
+
+/** Read a Server-Sent Events stream until `until` matches the text so far. */
+async function readStream(url: string, until: RegExp): Promise<string> {
+  const ac = new AbortController();
+  const res = await fetch(url, { signal: ac.signal });
+  assert.equal(res.status, 200);
+  const reader = res.body!.getReader();
+  let text = '';
+  try {
+    while (!until.test(text)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += Buffer.from(value).toString();
+    }
+  } finally {
+    ac.abort();
+  }
+  return text;
+}
+
+test('the stream sends the page of the table its parameters name, at once and then at most 1 Hz; end() freezes it', async () => {
+  const { agent, report } = setup(30);
+  for (let sid = 1; sid <= 30; sid++) report(sid, 500 + sid);
+  const d = await startDashboard(agent, { token: 't', sampleMs: 100 });
+  try {
+    const stream = `http://127.0.0.1:${d.port}/api/stream?token=t&sort=rttUs&dir=desc&limit=3&flow=`;
+    const first = await readStream(stream, /event: rows\ndata: .*\n\n(.|\n)*event: tick\ndata: .*\n\n/);
+    const rows = JSON.parse(/event: rows\ndata: (.*)\n/.exec(first)![1]!) as {
+      total: number;
+      rows: { sid: number; key: string }[];
+    };
+    assert.equal(rows.total, 30);
+    assert.deepEqual(
+      rows.rows.map((r) => r.sid),
+      [30, 29, 28],
+    );
+    const key = encodeURIComponent(rows.rows[0]!.key);
+    // ten ticks at 10 Hz carry the table at most twice (once a second, plus the one at connect)
+    const more = await readStream(stream + key, /(event: tick(.|\n)*){10}/);
+    assert.equal(more.match(/event: tick/g)!.length >= 10, true);
+    assert.ok(more.match(/event: rows/g)!.length <= 3, more.match(/event: rows/g)!.length + ' rows events');
+    const tick = JSON.parse(/event: tick\ndata: (.*)\n/.exec(more)![1]!) as {
+      ended: string | null;
+      flow: { rtt: number } | null;
+    };
+    assert.equal(tick.ended, null);
+    assert.equal(tick.flow?.rtt, 530);
+    d.end('run finished');
+    const after = await readStream(stream + key, /"ended":"run finished"/);
+    assert.match(after, /"ended":"run finished"/);
+  } finally {
+    await d.close();
+    await agent.close();
+  }
+});
