@@ -17,7 +17,8 @@ import { createDatapath, type Connection, type Datapath } from '../datapath/inde
 import { ErrorCodes, PortusError } from '../errors.ts';
 import { createChannel, openUnix } from '../ipc/index.ts';
 import type { Transport } from '../ipc/index.ts';
-import { guardAlgorithm, SIM_PORT_BASE, type AlgorithmFailure } from './guard.ts';
+import { simFlowAddresses } from './addresses.ts';
+import { guardAlgorithm, type AlgorithmFailure } from './guard.ts';
 import type { Network } from './network.ts';
 import type { ResolvedFlow } from './scenario.ts';
 
@@ -79,10 +80,7 @@ function wireDatapath(
       const conn = datapath.startConnection({
         initCwnd: f.initCwndBytes,
         mss: f.mss,
-        srcIp: (0x0a000001 + i) >>> 0,
-        srcPort: SIM_PORT_BASE + i,
-        dstIp: 0x0a0000fe,
-        dstPort: 5001,
+        ...simFlowAddresses(i),
         congAlg: flows[i]!.alg,
       });
       if (conn === null) {
