@@ -233,7 +233,7 @@ function runBlock(root: string, w: Written, timeoutMs: number): Problem | null {
 /** Check the docs of the checkout at `root`; returns the problems and what was done. */
 export async function checkDocs(
   root: string,
-  opts: { files?: string[]; run?: boolean; timeoutMs?: number } = {},
+  opts: { files?: string[] | undefined; run?: boolean; timeoutMs?: number } = {},
 ): Promise<{ problems: Problem[]; summary: string }> {
   const files = opts.files ?? docFiles(root);
   const blocks = files.flatMap((f) =>

@@ -49,9 +49,9 @@ export const silentLogger: Logger = {
 /** Options of {@link RateLimiter}. */
 export interface RateLimiterOptions {
   /** Lines of one kind written in full per interval before suppression starts (default 3). */
-  burst?: number;
+  burst?: number | undefined;
   /** Length of the interval in milliseconds (default 10 000). */
-  intervalMs?: number;
+  intervalMs?: number | undefined;
   /** Distinct kinds tracked at once; further kinds share one bucket (default 256). */
   maxKeys?: number;
   /** Millisecond clock (default `Date.now`); tests pass a fake one and call {@link RateLimiter.flush}. */

@@ -10,6 +10,7 @@
  */
 import { Command, CommanderError, Help } from 'commander';
 import { isPortusError } from '../errors.ts';
+import { exitQuietlyOnClosedPipe } from './stdout.ts';
 
 /** What a sub-command module exports. */
 export interface CommandModule {
@@ -138,6 +139,7 @@ async function programFor(argv: readonly string[]): Promise<Command> {
 
 /** Run the CLI with `argv` (without node and script path). Resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
+  exitQuietlyOnClosedPipe();
   try {
     const program = await programFor(argv);
     await program.parseAsync(argv, { from: 'user' });

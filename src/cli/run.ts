@@ -200,13 +200,13 @@ export async function run(spec: string, opts: RunOptions): Promise<void> {
   }
   const log = level === 'silent' ? silentLogger : createLogger(level);
   const idle = countOption('--idle-timeout', opts.idleTimeout, 0);
+  const maxFlows = countOption('--max-flows', opts.maxFlows);
+  const maxFlowsPerDatapath = countOption('--max-flows-per-datapath', opts.maxFlowsPerDatapath);
   const limits = {
-    maxFlows: countOption('--max-flows', opts.maxFlows),
-    maxFlowsPerDatapath: countOption('--max-flows-per-datapath', opts.maxFlowsPerDatapath),
-    idleTimeoutMs: idle === undefined ? undefined : idle * 1000,
+    ...(maxFlows !== undefined ? { maxFlows } : {}),
+    ...(maxFlowsPerDatapath !== undefined ? { maxFlowsPerDatapath } : {}),
+    ...(idle !== undefined ? { idleTimeoutMs: idle * 1000 } : {}),
   };
-  for (const k of Object.keys(limits) as (keyof typeof limits)[])
-    if (limits[k] === undefined) delete limits[k];
   let netlinkPeerPort: number | undefined;
   if (opts.netlinkPeerPort !== undefined) {
     netlinkPeerPort = Number(opts.netlinkPeerPort);

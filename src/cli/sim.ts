@@ -110,7 +110,8 @@ function applyOverrides(sc: Scenario, o: SimOptions): void {
   if (o.warmup !== undefined) sc.warmup = o.warmup;
   if (o.delayedAck !== undefined) sc.delayedAck = o.delayedAck;
   if (o.headers !== undefined) sc.headers = o.headers;
-  if (o.lossPlacement !== undefined) sc.lossPlacement = o.lossPlacement as Scenario['lossPlacement'];
+  if (o.lossPlacement !== undefined)
+    sc.lossPlacement = o.lossPlacement as NonNullable<Scenario['lossPlacement']>;
   if (o.seed !== undefined) {
     const s = Number(o.seed);
     if (!Number.isInteger(s)) usage(`--seed expects an integer, got '${o.seed}'`);

@@ -80,7 +80,7 @@ async function action(file: string, o: SweepCliOptions): Promise<void> {
     summary = await runSweep(spec, {
       out,
       jobs,
-      queue: o.queue,
+      ...(o.queue !== undefined ? { queue: o.queue } : {}),
       queueName: o.queueName,
       onStart: (i) => {
         const where =

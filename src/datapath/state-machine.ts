@@ -9,12 +9,27 @@ import { Libccp } from './codes.ts';
 import type { Conn } from './connection.ts';
 import { DEOPT, deoptPc, maxwrapDouble, microsWrite, runBig, runFast } from './instructions.ts';
 import { compileProgram, type Deopt } from './jit.ts';
-import { PRIM, type Program } from './program.ts';
-import { CWND, FALL, FLAG, MICROS, RATE, REPORT_FLAG, enterBig, loadConsts } from './registers.ts';
+import * as P from './program.ts';
+import type { Program } from './program.ts';
+import * as R from './registers.ts';
+import { enterBig, loadConsts } from './registers.ts';
 import { sendReport } from './reports.ts';
 import { applyCwnd, applyRate, lookupProgram, type Machine } from './state.ts';
 import type { Primitives } from './types.ts';
-import { TWO32, TWO53, U64, bigOf, toU64 } from './u64.ts';
+import * as N from './u64.ts';
+import { U64, bigOf, toU64 } from './u64.ts';
+
+// Module-local copies of the constants the per-invocation path reads: V8 reads an imported
+// binding through its module cell (with a hole check) on every access, a local const it folds.
+const FLAG = R.FLAG;
+const FALL = R.FALL;
+const REPORT_FLAG = R.REPORT_FLAG;
+const MICROS = R.MICROS;
+const CWND = R.CWND;
+const RATE = R.RATE;
+const PRIM = P.PRIM;
+const TWO53 = N.TWO53;
+const TWO32 = N.TWO32;
 
 /** Where double mode stopped with DEOPT: event, phase (0 condition, 1 body), instruction. */
 const resume: Deopt = { e: 0, p: 0, pc: 0 };

@@ -11,20 +11,14 @@
  *   process; used by `portus demo` with the simulation paced to the wall clock.
  * @module
  */
-import {
-  ipv4ToRaw,
-  portToRaw,
-  startAgent,
-  silentLogger,
-  type Agent,
-  type Algorithm,
-} from '../agent/index.ts';
+import { startAgent, silentLogger, type Agent, type Algorithm } from '../agent/index.ts';
 import { getAlgorithm } from '../algorithms/index.ts';
 import { createDatapath, type Connection, type Datapath } from '../datapath/index.ts';
 import { ErrorCodes, PortusError } from '../errors.ts';
 import { createChannel, openUnix } from '../ipc/index.ts';
 import type { Transport } from '../ipc/index.ts';
-import { guardAlgorithm, SIM_PORT_BASE, type AlgorithmFailure } from './guard.ts';
+import { simFlowAddresses } from './addresses.ts';
+import { guardAlgorithm, type AlgorithmFailure } from './guard.ts';
 import type { Network } from './network.ts';
 import type { ResolvedFlow } from './scenario.ts';
 
@@ -86,11 +80,7 @@ function wireDatapath(
       const conn = datapath.startConnection({
         initCwnd: f.initCwndBytes,
         mss: f.mss,
-        // in network byte order, as ccp-kernel sends them (flow i is 10.0.0.1 + i, port 40000 + i)
-        srcIp: ipv4ToRaw(ipv4Dotted(0x0a000001 + i)),
-        srcPort: portToRaw(SIM_PORT_BASE + i),
-        dstIp: ipv4ToRaw('10.0.0.254'),
-        dstPort: portToRaw(5001),
+        ...simFlowAddresses(i),
         congAlg: flows[i]!.alg,
       });
       if (conn === null) {
@@ -118,11 +108,6 @@ function wireDatapath(
     },
   });
   return { datapath, connections };
-}
-
-/** A host-order IPv4 number as a dotted quad. */
-function ipv4Dotted(n: number): string {
-  return `${(n >>> 24) & 0xff}.${(n >>> 16) & 0xff}.${(n >>> 8) & 0xff}.${n & 0xff}`;
 }
 
 /** Build the algorithm objects for the agent: one per distinct name, first flow's params win. */

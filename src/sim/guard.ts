@@ -6,15 +6,9 @@
  * decides whether to stop (the default) or keep going and count.
  * @module
  */
-import {
-  portNumber,
-  type Algorithm,
-  type DatapathHandle,
-  type DatapathInfo,
-  type Flow,
-  type Report,
-} from '../agent/index.ts';
+import type { Algorithm, DatapathHandle, DatapathInfo, Flow, Report } from '../agent/index.ts';
 import { CompileError, ErrorCodes, PortusError } from '../errors.ts';
+import { simFlowIndex } from './addresses.ts';
 
 /** One exception thrown by algorithm code during a run. */
 export interface AlgorithmFailure {
@@ -31,9 +25,6 @@ export interface AlgorithmFailure {
   /** `file:line:column` of the innermost frame outside Portus itself, if the stack names one. */
   location: string | null;
 }
-
-/** Source port of flow i in the simulated datapath's CREATE (see ccp.ts); the flow's index. */
-export const SIM_PORT_BASE = 40000;
 
 /**
  * The innermost stack frame that is not Portus's own agent/datapath/simulator code or Node's:
@@ -85,7 +76,7 @@ export function guardAlgorithm(
 ): Algorithm {
   function fail(info: DatapathInfo, where: AlgorithmFailure['where'], e: unknown): never {
     record({
-      flow: portNumber(info.srcPort) - SIM_PORT_BASE,
+      flow: simFlowIndex(info.srcPort),
       alg: alg.name,
       timeUs: now(),
       where,

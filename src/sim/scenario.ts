@@ -277,7 +277,12 @@ function resolveFidelity(
   const headerBytes = sc.headers === undefined ? 52 : sizeToBytes(parseSize(sc.headers), 1500, 0);
   if (headerBytes > 1400)
     fail(`headers ${String(sc.headers)} leaves no room for payload in 1500-byte packets`);
-  return { lossPlacement: lp, accessRateBps, delayedAck, headerBytes };
+  return {
+    lossPlacement: lp,
+    headerBytes,
+    ...(accessRateBps !== undefined ? { accessRateBps } : {}),
+    ...(delayedAck !== undefined ? { delayedAck } : {}),
+  };
 }
 
 /** Resolve units, defaults, the trace and the BDP into a runnable configuration. */

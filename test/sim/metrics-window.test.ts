@@ -7,7 +7,7 @@ const sc = (warmup?: string) =>
   resolveScenario({
     link: '24mbps',
     duration: '12s',
-    warmup,
+    ...(warmup !== undefined ? { warmup } : {}),
     flows: [{ alg: 'reno' }, { alg: 'cubic', start: '4s' }],
   });
 

@@ -1,0 +1,29 @@
+/**
+ * Writing to a reader that has gone (`portus sim | head`): the process ends quietly with status
+ * 141, as a Unix tool killed by SIGPIPE does (Node ignores SIGPIPE, so without this the write's
+ * EPIPE would crash the process with a stack trace).
+ * @module
+ */
+
+/** The exit status of a process whose output pipe was closed: 128 + SIGPIPE (13). */
+export const EXIT_PIPE_CLOSED = 141;
+
+const installed = new WeakSet<NodeJS.WritableStream>();
+
+/**
+ * Make an EPIPE on `streams` (default: stdout and stderr) end the process quietly with
+ * {@link EXIT_PIPE_CLOSED}. Other stream errors are rethrown as before. Idempotent.
+ */
+export function exitQuietlyOnClosedPipe(
+  streams: NodeJS.WritableStream[] = [process.stdout, process.stderr],
+  exit: (code: number) => void = (code) => process.exit(code),
+): void {
+  for (const s of streams) {
+    if (installed.has(s)) continue;
+    installed.add(s);
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') exit(EXIT_PIPE_CLOSED);
+      else throw e;
+    });
+  }
+}
