@@ -60,13 +60,15 @@ async function main(): Promise<void> {
       `unknown scenario(s) ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`,
     );
   }
-  const scenarios = wanted.length > 0 ? SCENARIOS.filter((s) => wanted.includes(s.name)) : SCENARIOS;
+  const scenarios =
+    wanted.length > 0 ? SCENARIOS.filter((s) => wanted.includes(s.name)) : SCENARIOS.filter((s) => !s.optIn);
   const t0 = Date.now();
   let out: string;
   if (existing) {
     out = existing; // re-check a previous run's results without booting
   } else {
     buildIfPossible();
+    for (const s of scenarios) s.prepareHost?.();
     const prepared = prepare(scenarios.flatMap((s) => s.modules ?? []));
     out = mkdtempSync(join(tmpdir(), 'portus-kernel-'));
     writeFileSync(join(out, 'plan.sh'), planScript(scenarios, process.execPath));
