@@ -235,19 +235,20 @@ function checkFallback(r: ScenarioResult): string {
     ss.some((s) => s.pacingRate !== 3e6),
     "after the kill the pacing rate stayed at const's 3 Mbit/s (no fallback pacing)",
   );
-  // iperf3's own 1 s intervals: every one that began a second or more after the kill moved data
-  const t0 = Number(/start ([\d.]+)/.exec(readText(r, 'long.times'))?.[1] ?? NaN);
-  const from = Math.ceil(killed + 1 - t0);
-  const later = long.iperf.intervalsBps.slice(from, -1); // the last one is cut by the SIGINT
-  assert.ok(later.length >= 2, `only ${later.length} iperf3 intervals after the kill`);
+  assert.ok(ss.length >= 2, `${ss.length} ss samples of the flow after the kill (need 2)`);
+  const moved = ss.at(-1)!.bytesAcked - ss[0]!.bytesAcked;
+  const span = ss.at(-1)!.t - ss[0]!.t;
+  // A stalled flow (stuck window, RTO backoff) moves a few segments in that time; the fallback
+  // moves hundreds of kB on the 5 Mbit/s link. (iperf3's per-second intervals are no measure
+  // here: a starved emulated VM shows empty seconds even for Linux's own algorithms.)
   assert.ok(
-    later.every((b) => b > 0),
-    `the flow stalled after the kill: ${later.map((b) => mbit(b)).join(' ')}`,
+    moved * 8 >= 0.2e6 * span,
+    `the flow moved only ${moved} bytes in the ${span.toFixed(1)} s after the kill`,
   );
   const gone = !/\bportus\b/.test(readText(r, 'const.available-after'));
   assert.ok(gone, 'portus still registered 1 s after the agent (and its loader) died');
   return (
-    `after the kill: ${later.map((b) => (b / 1e6).toFixed(2)).join(' ')} Mbit/s per second, cwnd ` +
+    `after the kill: ${mbit((moved * 8) / span)} over ${span.toFixed(1)} s, cwnd ` +
     `${Math.min(...windows)}–${Math.max(...windows)} (fallback), portus unregistered`
   );
 }
@@ -302,7 +303,6 @@ export const BPF_SCENARIO = {
   summary:
     '--ipc bpf on Linux 6.1 (pre-6.10 cong_control): exact const cwnd/pacing, reno/cubic control real flows, close events, fallback when the agent dies',
   script,
-  optIn: true,
   prepareHost(): void {
     progress('BPF datapath: prebuilds/linux-x64 (npm run build:bpf when older than native/bpf)');
     ensureBuilt();

@@ -47,8 +47,6 @@ export interface Scenario {
   check(r: ScenarioResult): string[];
   /** Extra Debian kernel modules to load at boot (e.g. sch_fq). */
   modules?: string[];
-  /** Runs only when named on the command line (`npm run test:kernel -- NAME`), not by default. */
-  optIn?: boolean;
   /** Host-side preparation before the boot (e.g. building what the VM runs from the checkout). */
   prepareHost?: () => void;
 }
