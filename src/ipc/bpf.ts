@@ -79,6 +79,8 @@ export interface BpfTransport extends Transport {
 }
 
 const LEVELS = ['debug', 'debug', 'info', 'warn', 'error'] as const;
+/** Initial size of the reused frame buffer (header + the largest usual message). */
+const FRAME_BUFFER = 4096;
 
 /**
  * Spawn the loader and wait until `portus` is registered.
@@ -196,12 +198,19 @@ export function openBpf(opts: BpfOptions = {}): Promise<BpfTransport> {
       }
     });
 
+    // One frame buffer, reused while the pipe takes every write at once. A write the pipe could
+    // not take whole stays queued in the stream, which then holds the buffer: the next frame gets
+    // a fresh one (only under backpressure, when the loader falls behind).
+    let frame = Buffer.allocUnsafe(FRAME_BUFFER);
     const writeFrame = (kind: number, msg: Uint8Array): void => {
-      const f = Buffer.allocUnsafe(5 + msg.length);
-      f[0] = kind;
-      f.writeUInt32LE(msg.length, 1);
-      f.set(msg, 5);
-      child.stdin!.write(f);
+      const n = 5 + msg.length;
+      if (frame.length < n) frame = Buffer.allocUnsafe(Math.max(n, 2 * frame.length));
+      frame[0] = kind;
+      frame.writeUInt32LE(msg.length, 1);
+      frame.set(msg, 5);
+      const stdin = child.stdin!;
+      stdin.write(frame.subarray(0, n));
+      if (stdin.writableLength > 0) frame = Buffer.allocUnsafe(frame.length);
     };
 
     const transport: BpfTransport = {

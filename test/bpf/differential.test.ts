@@ -163,3 +163,67 @@ test(
     assert.ok(count(/^invoke \d+ -101$/) > 0, 'fallback was compared');
   },
 );
+
+test(
+  'fallback ends for every flow as soon as the agent sends anything, as in libccp (not sticky)',
+  {
+    skip:
+      !existsSync(LIBCCP_SRC) &&
+      process.env.CI !== 'true' &&
+      'libccp sources not found at ../shared/third_party/libccp',
+  },
+  () => {
+    const prog = compile(
+      `(def (Report (volatile acked 0)))
+(when true
+    (:= Report.acked (+ Report.acked Ack.bytes_acked))
+    (report)
+)`,
+      { uid: 1 },
+    );
+    // bytes_acked … was_timeout (struct order); a plain ACK of one segment, 40 µs RTT
+    const ack = (sid: number): string =>
+      `ack ${sid} 1448 1 0 0 0 0 0 14480 10 14480 0 40 1000000 1000000 0 0`;
+    const script = [
+      'time 1000',
+      'init 1000 3 10',
+      'start 14480 1448',
+      'start 14480 1448',
+      `recv ${hex(encodeInstall(prog.uid, prog.events, prog.instructions))}`,
+      `recv ${hex(encodeChangeProg(1, 1, []))}`,
+      `recv ${hex(encodeChangeProg(2, 1, []))}`,
+      'time 2000',
+      ack(1), // reports: the agent is there
+      'sendres -1', // from now on sends fail (ring buffer full / agent gone)
+      'time 3000',
+      ack(1), // the report fails: fallback timer armed
+      'time 5000',
+      ack(1), // 2 ms > fto: fallback, for every flow
+      ack(2),
+      'time 6000',
+      ack(2),
+      'sendres 0',
+      `recv ${hex(encodeUpdateFields(1, [{ regType: 2, regIndex: 4, value: 20000n }]))}`, // the agent answers
+      'time 7000',
+      ack(1), // both flows run their programs again
+      ack(2),
+    ].join('\n');
+    const drivers = buildDrivers();
+    const c = runNative(drivers.driver, script + '\n');
+    const ref = runNative(drivers.libccp, script + '\n');
+    assert.deepEqual(c, ref, 'the BPF datapath logic and libccp agree');
+    assert.deepEqual(runTs(script + '\n'), ref, 'the TypeScript machine and libccp agree');
+    const invokes = c.filter((l) => l.startsWith('invoke '));
+    assert.deepEqual(invokes, [
+      'invoke 1 0',
+      'invoke 1 0',
+      'invoke 1 -101',
+      'invoke 2 -101',
+      'invoke 2 -101',
+      'invoke 1 0',
+      'invoke 2 0',
+    ]);
+    assert.ok(c.includes('cwnd 1 20000'), "the agent's Cwnd reached flow 1 after the fallback");
+    assert.equal(c.filter((l) => /^send 0100/.test(l)).length, 4, 'MEASUREs: before, and after the fallback');
+  },
+);

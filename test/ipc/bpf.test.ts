@@ -1,7 +1,7 @@
 /** The BPF datapath transport's failure paths (the real datapath is tested in test/bpf). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCodes, PortusError } from '../../src/errors.ts';
@@ -57,3 +57,68 @@ test(
     }
   },
 );
+
+/**
+ * A stand-in loader (a real process on the real pipe) that registers nothing: it announces itself
+ * like portus-bpf-loader, reads nothing for 300 ms so the agent's writes back up in the pipe,
+ * then echoes every 'M' frame back. Tests the transport's framing, not the datapath.
+ */
+const ECHO_LOADER = `#!${process.execPath}
+const out = (kind, body) => {
+  const h = Buffer.alloc(5);
+  h[0] = kind;
+  h.writeUInt32LE(body.length, 1);
+  process.stdout.write(Buffer.concat([h, body]));
+};
+out(0x49, Buffer.from(JSON.stringify({ name: 'echo', variant: 'none', ftoUs: 1000, maxFlows: 1 })));
+setTimeout(() => {
+  let pending = Buffer.alloc(0);
+  process.stdin.on('data', (chunk) => {
+    pending = Buffer.concat([pending, chunk]);
+    let off = 0;
+    while (pending.length - off >= 5) {
+      const len = pending.readUInt32LE(off + 1);
+      if (pending.length - off - 5 < len) break;
+      if (pending[off] === 0x4d) out(0x4d, pending.subarray(off + 5, off + 5 + len));
+      off += 5 + len;
+    }
+    pending = pending.subarray(off);
+  });
+  process.stdin.on('end', () => process.exit(0));
+}, 300);
+`;
+
+test('bpf: frames stay intact when the loader falls behind (the reused frame buffer)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'portus-bpf-'));
+  writeFileSync(join(dir, 'portus-bpf-loader'), ECHO_LOADER, { mode: 0o755 });
+  const t = await openBpf({ dir });
+  try {
+    // 4000 messages of 8–250 bytes (~0.5 MB, far beyond a pipe's 64 KiB), each a distinct
+    // pattern, sent from one reused source buffer as the agent does: if the transport reused a
+    // frame buffer the stream still held, echoes would come back altered.
+    const n = 4000;
+    const src = new Uint8Array(256);
+    const sent: Buffer[] = [];
+    const got: Buffer[] = [];
+    const done = new Promise<void>((resolve) => {
+      t.onMessage((m) => {
+        got.push(Buffer.from(m));
+        if (got.length === n) resolve();
+      });
+    });
+    for (let i = 0; i < n; i++) {
+      const len = 8 + ((i * 37) % 243);
+      for (let j = 0; j < len; j++) src[j] = (i * 7 + j) & 0xff;
+      src.set([i & 0xff, (i >> 8) & 0xff], 0);
+      const msg = src.subarray(0, len);
+      sent.push(Buffer.from(msg));
+      t.send(msg, 'bpf');
+    }
+    await done;
+    const bad = got.findIndex((m, i) => !m.equals(sent[i]!));
+    assert.equal(bad, -1, `message ${bad} came back altered`);
+  } finally {
+    await t.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -67,6 +67,7 @@ async function main(): Promise<void> {
     out = existing; // re-check a previous run's results without booting
   } else {
     buildIfPossible();
+    for (const s of scenarios) s.prepareHost?.();
     const prepared = prepare(scenarios.flatMap((s) => s.modules ?? []));
     out = mkdtempSync(join(tmpdir(), 'portus-kernel-'));
     writeFileSync(join(out, 'plan.sh'), planScript(scenarios, process.execPath));

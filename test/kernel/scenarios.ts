@@ -26,6 +26,7 @@ import {
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ScenarioResult, SsSample } from './rig/results.ts';
+import { BPF_SCENARIO } from './bpf-scenario.ts';
 
 function readText(r: ScenarioResult, file: string): string {
   try {
@@ -46,6 +47,8 @@ export interface Scenario {
   check(r: ScenarioResult): string[];
   /** Extra Debian kernel modules to load at boot (e.g. sch_fq). */
   modules?: string[];
+  /** Host-side preparation before the boot (e.g. building what the VM runs from the checkout). */
+  prepareHost?: () => void;
 }
 
 /** The bottleneck every window scenario uses: low enough for software emulation to fill. */
@@ -301,3 +304,6 @@ export const SCENARIOS: Scenario[] = [
     },
   },
 ];
+
+// The BPF datapath on 6.1's pre-6.10 cong_control (test/kernel/bpf-scenario.ts).
+SCENARIOS.push(BPF_SCENARIO);

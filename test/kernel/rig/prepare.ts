@@ -19,6 +19,7 @@ import {
   symlinkSync,
   writeFileSync,
   chmodSync,
+  renameSync,
 } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -229,8 +230,11 @@ function buildInitrd(cache: string, root: string, release: string, module: strin
   entries.push({ path: 'modules/scenario.list', mode: 0o100644, data: Buffer.from(scenList + '\n') });
   const archive = newcArchive(entries);
   const out = join(cache, release, 'initrd.cpio');
-  writeFileSync(out, archive);
-  chmodSync(out, 0o644);
+  // Written aside and renamed: another run sharing the cache may be booting the previous one.
+  const tmp = `${out}.${process.pid}.tmp`;
+  writeFileSync(tmp, archive);
+  chmodSync(tmp, 0o644);
+  renameSync(tmp, out);
   progress(`initramfs: ${(archive.length / 1e6).toFixed(1)} MB (${boot.length + scen.length + 1} modules)`);
   return out;
 }

@@ -44,14 +44,14 @@ link() {
 }
 
 # agent_start NAME ALGORITHM [portus run options...]: start `portus run ALGORITHM --ipc netlink
-# --debug` (log in NAME.log) and wait until it listens.
+# --debug` (log in NAME.log) and wait until it listens. AGENT_IPC=bpf selects another transport.
 agent_start() {
-  local name=$1
+  local name=$1 ipc=${AGENT_IPC:-netlink}
   shift
   local log="$OUT/$SCENARIO/$name.log" t0
   t0=$(now)
-  say "  agent $name: portus run $* --ipc netlink (starting)"
-  "$NODE" "$REPO/bin/portus.js" run "$@" --ipc netlink --debug --quiet > "$log" 2>&1 &
+  say "  agent $name: portus run $* --ipc $ipc (starting)"
+  "$NODE" "$REPO/bin/portus.js" run "$@" --ipc "$ipc" --debug --quiet > "$log" 2>&1 &
   AGENT_PID=$!
   echo "$AGENT_PID" > "$OUT/$SCENARIO/$name.pid"
   local waited=0
@@ -155,4 +155,27 @@ scenario_end() {
   dmesg > "$OUT/$SCENARIO/dmesg"
   echo "$rc" > "$OUT/$SCENARIO/status"
   say "scenario $SCENARIO done (exit $rc, $(since "$SCENARIO_T0") s)"
+}
+
+# agent_kill NAME: SIGKILL the running agent (no goodbye to the datapath), note the time in
+# NAME.killed, and wait for it.
+agent_kill() {
+  [ -n "${AGENT_PID:-}" ] || return 0
+  echo "killed $(now)" > "$OUT/$SCENARIO/$1.killed"
+  kill -KILL "$AGENT_PID" 2>/dev/null || true
+  wait "$AGENT_PID" 2>/dev/null || true
+  AGENT_PID=
+}
+
+# bpf_facts FILE: what the BPF datapath needs from this kernel, one `key=value` a line: BTF, the
+# tcp_congestion_ops struct_ops type in it, the congestion controls available.
+bpf_facts() {
+  {
+    echo "kernel=$(uname -r)"
+    if [ -r /sys/kernel/btf/vmlinux ]; then echo "btf=yes"; else echo "btf=no"; fi
+    local ops
+    ops=$(bpftool btf dump file /sys/kernel/btf/vmlinux 2>/dev/null | grep -c -E "STRUCT 'bpf_struct_ops_tcp_congestion_ops'|STRUCT 'tcp_congestion_ops'" || true)
+    echo "btf_tcp_congestion_ops=$ops"
+    echo "available=$(cat /proc/sys/net/ipv4/tcp_available_congestion_control)"
+  } > "$1"
 }
