@@ -68,6 +68,8 @@ export interface NimbusConfig {
   lossMode: 'MulTCP' | 'Cubic';
   /** Emulated Reno flows of MulTCP [xtcp_flows, default 2]. */
   xtcpFlows: number;
+  /** Report interval of the datapath program, ms (≤ 10 keeps every z grid point fresh) [report_interval_ms, default 5]. */
+  reportIntervalMs: number;
 }
 
 /** Parameter names `nimbus` accepts. */
@@ -83,6 +85,7 @@ export const NIMBUS_PARAMS = [
   'delay_mode',
   'loss_mode',
   'xtcp_flows',
+  'report_interval_ms',
 ] as const;
 
 /** Parse Nimbus parameters. */
@@ -102,6 +105,7 @@ export function nimbusConfig(params: Params): NimbusConfig {
     delayMode: choiceParam(a, params, 'delay_mode', ['Nimbus', 'Copa', 'Vegas'] as const, 'Nimbus'),
     lossMode: choiceParam(a, params, 'loss_mode', ['MulTCP', 'Cubic'] as const, 'MulTCP'),
     xtcpFlows: Math.round(rangeParam(a, params, 'xtcp_flows', 2, 1, 64)),
+    reportIntervalMs: rangeParam(a, params, 'report_interval_ms', 5, 0, 1000, true),
   };
 }
 
@@ -175,7 +179,12 @@ export class NimbusFlow implements Flow {
     this.rng = (info.sockId * 2654435761 + 1) >>> 0 || 1;
     this.nextGrid = this.start + GRID_US;
     this.cubic = new CubicFlow(info.initCwnd, info.mss, () => dp.now());
-    dp.setProgram('nimbus_program', { Cwnd: info.initCwnd });
+    const reportTime = Math.max(1, Math.round(cfg.reportIntervalMs * 1000));
+    // the program's own default is 5 ms: only a different interval is sent
+    dp.setProgram(
+      'nimbus_program',
+      reportTime === 5000 ? { Cwnd: info.initCwnd } : { Cwnd: info.initCwnd, reportTime },
+    );
   }
 
   onReport(r: Report): void {
