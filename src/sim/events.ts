@@ -6,6 +6,28 @@
  * @module
  */
 
+// Kinds of events the network schedules (the `kind` of EventQueue.push).
+/** A paced sender may send again (arg: flow). */
+export const EV_SEND = 1;
+/** The packet in service leaves the bottleneck (arg unused). */
+export const EV_DEPART = 2;
+/** An ACK reaches its sender (arg: packet). */
+export const EV_ACK = 3;
+/** A retransmission timer fires (arg: flow). */
+export const EV_RTO = 4;
+/** A flow starts (arg: flow). */
+export const EV_START = 5;
+/** A flow's stop time (arg: flow). */
+export const EV_STOP = 6;
+/** Take time-series sample number arg. */
+export const EV_SAMPLE = 7;
+/** Run a scheduled callback (arg: its slot). */
+export const EV_CALL = 8;
+/** A packet leaves its sender's access link and reaches the bottleneck (arg: packet). */
+export const EV_ARRIVE = 9;
+/** A delayed-ACK timer fires (arg: flow). */
+export const EV_DELACK = 10;
+
 /** A deterministic priority queue of `(time, kind, arg)` events. */
 export class EventQueue {
   private times: Float64Array;

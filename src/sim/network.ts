@@ -23,28 +23,40 @@
  *
  * Nothing on the per-packet path allocates: packets, transmissions and events live in typed
  * arrays that grow by doubling.
+ *
+ * This file holds the configuration, the event loop and the flows' lifecycle; the parts of the
+ * model live in packets.ts (packet slots), link.ts (the bottleneck), sender.ts (sending, pacing,
+ * access link), receiver.ts (reassembly, delayed ACKs), ack.ts (ACK processing, loss detection,
+ * RTT and rate samples), timeout.ts (the RTO) and series.ts (time series, metrics window).
  * @module
  */
 import { zeroPrimitives, type Primitives } from '../datapath/index.ts';
-import { EventQueue } from './events.ts';
-import { EventLog } from './events-log.ts';
-import { createRng, type Rng } from './rng.ts';
+import { onAck } from './ack.ts';
 import {
-  FlowState,
-  P_LOST,
-  P_NONE,
-  P_OUT,
-  P_SACKED,
-  SampleBuffer,
-  SNDBUF,
-  T_DELIVERED,
-  T_LOST,
-  T_OUT,
-  type FlowConfig,
-} from './flow.ts';
+  EV_ACK,
+  EV_ARRIVE,
+  EV_CALL,
+  EV_DELACK,
+  EV_DEPART,
+  EV_RTO,
+  EV_SAMPLE,
+  EV_SEND,
+  EV_START,
+  EV_STOP,
+  EventQueue,
+} from './events.ts';
+import { EventLog } from './events-log.ts';
+import { FlowState, type FlowConfig, type SampleBuffer } from './flow.ts';
+import { Bottleneck } from './link.ts';
+import { PacketPool } from './packets.ts';
+import { onDelackTimer, receive } from './receiver.ts';
+import { createSeries, takeSample, type TimeSeries, type WindowMark } from './series.ts';
+import { trySend } from './sender.ts';
+import { onRtoTimer } from './timeout.ts';
 import type { Trace } from './trace.ts';
 
 export { FlowState, SampleBuffer, type FlowConfig } from './flow.ts';
+export type { TimeSeries, WindowMark } from './series.ts';
 
 /** The bottleneck: a constant rate or a trace. */
 export interface LinkConfig {
@@ -116,66 +128,6 @@ export interface FlowHooks {
   stop?(flow: number): void;
 }
 
-const EV_SEND = 1;
-const EV_DEPART = 2;
-const EV_ACK = 3;
-const EV_RTO = 4;
-const EV_START = 5;
-const EV_STOP = 6;
-const EV_SAMPLE = 7;
-const EV_CALL = 8;
-const EV_ARRIVE = 9;
-const EV_DELACK = 10;
-
-/** Time series sampled every `sampleIntervalUs` (index k is time (k + 1) × interval). */
-export interface TimeSeries {
-  /** Sample times in seconds. */
-  t: Float64Array;
-  /** Per flow: congestion window in bytes. */
-  cwnd: Float64Array[];
-  /** Per flow: pacing rate in bit/s (0 = not paced). */
-  rate: Float64Array[];
-  /**
-   * Per flow: the slow-start threshold as the simulator can see it — the window right after the
-   * latest cut (what Reno and Cubic set ssthresh to); NaN before the first cut.
-   */
-  ssthresh: Float64Array[];
-  /** Per flow: the rate the flow is sending at — its pacing rate if set, else cwnd / smoothed RTT, bit/s. */
-  sendRate: Float64Array[];
-  /** Per flow: goodput over the interval in bit/s (NaN before the flow starts and after it is done). */
-  throughput: Float64Array[];
-  /** Per flow: mean RTT sample in the interval, ms (NaN if none). */
-  rtt: Float64Array[];
-  /** Queue occupancy at the sample time, bytes. */
-  queueBytes: Float64Array;
-  /** Mean queueing delay of packets entering service in the interval, ms (NaN if none). */
-  queueDelay: Float64Array;
-  /** Link throughput over the interval in bit/s. */
-  linkThroughput: Float64Array;
-  /** Number of samples taken so far. */
-  length: number;
-}
-
-/** Counters at the start of the metrics window (see {@link Network.markWindow}). */
-export interface WindowMark {
-  timeUs: number;
-  linkBytes: number;
-  tailDrops: number;
-  randomDrops: number;
-  ecnMarks: number;
-  qdelaySamples: number;
-  flows: {
-    goodputBytes: number;
-    sentPkts: number;
-    retransPkts: number;
-    droppedPkts: number;
-    lostDetected: number;
-    timeouts: number;
-    rttSamples: number;
-    qdelaySamples: number;
-  }[];
-}
-
 /** The simulated network. Create, attach hooks with {@link setHooks}, then {@link runUntil}. */
 export class Network {
   readonly cfg: NetworkConfig;
@@ -192,51 +144,18 @@ export class Network {
   /** Counters when the metrics window opened ({@link markWindow}); null: the whole run. */
   window: WindowMark | null = null;
 
-  private readonly q: EventQueue;
-  private readonly rng: Rng;
-  private hooks: FlowHooks | null = null;
-  private inHook = -1;
-
-  // packet pool
-  private pCap = 1024;
-  private pkFlow = new Int32Array(1024);
-  private pkSeq = new Int32Array(1024);
-  private pkTx = new Int32Array(1024);
-  private pkSize = new Int32Array(1024);
-  private pkEnq = new Float64Array(1024);
-  private pkMark = new Uint8Array(1024);
-  private pkCum = new Int32Array(1024);
-  private pkRetx = new Uint8Array(1024);
-  private pkFree = new Int32Array(1024);
-  private pkFreeN = 0;
-  private pkUsed = 0;
-
-  // bottleneck queue
-  private qBuf = new Int32Array(1024);
-  private qHead = 0;
-  private qLen = 0;
-  /** Bytes in the bottleneck (waiting + in service). */
-  queueBytes = 0;
-  private busy = false;
-  private readonly rateBps: number;
-  private readonly accessRateBps: number;
-  private readonly lossAfterQueue: boolean;
-  private readonly trace: Trace | undefined;
-  private oppNext = 0;
-
-  // link counters
-  /** Bytes that left the bottleneck. */
-  linkBytes = 0;
-  linkPkts = 0;
-  tailDrops = 0;
-  randomDrops = 0;
-  ecnMarks = 0;
-  opportunitiesUsed = 0;
-  readonly qdelaySamples = new SampleBuffer();
-  private ivLinkBytes = 0;
-  private ivQdSum = 0;
-  private ivQdN = 0;
-  private maxQueueBytes = 0;
+  /** @internal The event queue. */
+  readonly q: EventQueue;
+  /** @internal The packet slots. */
+  readonly pk = new PacketPool();
+  /** @internal The bottleneck. */
+  readonly link: Bottleneck;
+  /** @internal Rate of each sender's access link, bit/s (`Infinity`: none). */
+  readonly accessRateBps: number;
+  /** @internal The congestion-control hooks. */
+  hooks: FlowHooks | null = null;
+  /** @internal The flow whose hook is running (-1: none): its cwnd/rate changes do not send at once. */
+  inHook = -1;
 
   // external callbacks (IPC deliveries)
   private calls: (() => void)[] = [];
@@ -245,36 +164,53 @@ export class Network {
   constructor(cfg: NetworkConfig) {
     this.cfg = cfg;
     this.q = new EventQueue(4096);
-    this.rng = createRng(cfg.seed);
-    this.trace = cfg.link.trace;
-    this.rateBps = cfg.link.rateBps ?? 0;
     const initialRto = cfg.initialRtoUs ?? 1_000_000;
     this.flows = cfg.flows.map((f, i) => new FlowState(i, f, initialRto, cfg.headerBytes ?? 0));
+    this.link = new Bottleneck(cfg, this.flows, this.pk, this.q);
     this.accessRateBps =
       cfg.accessRateBps !== undefined && cfg.accessRateBps > 0 ? cfg.accessRateBps : Infinity;
-    this.lossAfterQueue = cfg.lossPlacement === 'after-queue';
     this.prims = cfg.flows.map(() => zeroPrimitives());
     const n = Math.max(0, Math.floor(cfg.durationUs / cfg.sampleIntervalUs + 1e-9));
-    const per = (): Float64Array[] => cfg.flows.map(() => new Float64Array(n));
-    this.series = {
-      t: new Float64Array(n),
-      cwnd: per(),
-      rate: per(),
-      ssthresh: per(),
-      sendRate: per(),
-      throughput: per(),
-      rtt: per(),
-      queueBytes: new Float64Array(n),
-      queueDelay: new Float64Array(n),
-      linkThroughput: new Float64Array(n),
-      length: 0,
-    };
+    this.series = createSeries(cfg.flows, n);
     for (let i = 0; i < cfg.flows.length; i++) {
       const f = cfg.flows[i]!;
       this.q.push(f.startUs, EV_START, i);
       if (Number.isFinite(f.stopUs)) this.q.push(f.stopUs, EV_STOP, i);
     }
     if (n > 0) this.q.push(cfg.sampleIntervalUs, EV_SAMPLE, 1);
+  }
+
+  /** Bytes in the bottleneck (waiting + in service). */
+  get queueBytes(): number {
+    return this.link.queueBytes;
+  }
+  /** Bytes that left the bottleneck. */
+  get linkBytes(): number {
+    return this.link.linkBytes;
+  }
+  /** Packets that left the bottleneck. */
+  get linkPkts(): number {
+    return this.link.linkPkts;
+  }
+  /** Packets dropped because the buffer was full. */
+  get tailDrops(): number {
+    return this.link.tailDrops;
+  }
+  /** Packets dropped by random loss or the drop filter. */
+  get randomDrops(): number {
+    return this.link.randomDrops;
+  }
+  /** Packets marked CE. */
+  get ecnMarks(): number {
+    return this.link.ecnMarks;
+  }
+  /** Trace delivery opportunities used. */
+  get opportunitiesUsed(): number {
+    return this.link.opportunitiesUsed;
+  }
+  /** Queueing delay of every packet that entered service, µs. */
+  get qdelaySamples(): SampleBuffer {
+    return this.link.qdelaySamples;
   }
 
   /** Attach the congestion-control hooks (before running). */
@@ -291,14 +227,14 @@ export class Network {
     }
     f.cwndBytes = bytes;
     f.cwndPkts = Math.max(1, Math.floor(bytes / f.mss));
-    if (this.inHook !== flow) this.trySend(f);
+    if (this.inHook !== flow) trySend(this, f);
   }
 
   /** Set a flow's pacing rate in bytes/s; 0 disables pacing (the datapath's set_rate_abs). */
   setRate(flow: number, bytesPerSec: number): void {
     const f = this.flows[flow]!;
     f.rateBytesPerSec = bytesPerSec > 0 ? bytesPerSec : 0;
-    if (this.inHook !== flow) this.trySend(f);
+    if (this.inHook !== flow) trySend(this, f);
   }
 
   /** Run `fn` at simulated time `time` (used for IPC deliveries). Allocates; not for per-packet use. */
@@ -329,28 +265,30 @@ export class Network {
       this.eventsProcessed++;
       const a = q.arg;
       switch (kind) {
-        case EV_DEPART:
-          this.onDepart();
+        case EV_DEPART: {
+          const p = this.link.depart(this.now);
+          if (p >= 0) receive(this, this.flows[this.pk.flow[p]!]!, p);
           break;
+        }
         case EV_ARRIVE:
-          this.arrive(a);
+          this.link.arrive(a, this.now);
           break;
         case EV_DELACK:
-          this.onDelackTimer(this.flows[a]!);
+          onDelackTimer(this, this.flows[a]!);
           break;
         case EV_ACK:
-          this.onAck(a);
+          onAck(this, a);
           break;
         case EV_SEND: {
           const f = this.flows[a]!;
           if (f.sendTimerAt === this.now) {
             f.sendTimerAt = Infinity;
-            this.trySend(f);
+            trySend(this, f);
           }
           break;
         }
         case EV_RTO:
-          this.onRtoTimer(a);
+          onRtoTimer(this, a);
           break;
         case EV_START:
           this.onStart(a);
@@ -361,7 +299,7 @@ export class Network {
         case EV_SAMPLE:
           // a sample closes the interval ending now: let every other event at this instant run first
           if (q.peekTime() === this.now) q.push(this.now, EV_SAMPLE, a);
-          else this.onSample(a);
+          else takeSample(this, a);
           break;
         case EV_CALL: {
           const fn = this.calls[a]!;
@@ -382,12 +320,12 @@ export class Network {
 
   /** Packets currently in the bottleneck (waiting or in service). */
   get queuePackets(): number {
-    return this.qLen;
+    return this.link.packets;
   }
 
   /** Largest queue occupancy seen (since {@link markWindow}, if called), bytes. */
   get maxQueue(): number {
-    return this.maxQueueBytes;
+    return this.link.maxQueueBytes;
   }
 
   /**
@@ -395,13 +333,14 @@ export class Network {
    * summary covers [now, end] only.
    */
   markWindow(): void {
+    const link = this.link;
     this.window = {
       timeUs: this.now,
-      linkBytes: this.linkBytes,
-      tailDrops: this.tailDrops,
-      randomDrops: this.randomDrops,
-      ecnMarks: this.ecnMarks,
-      qdelaySamples: this.qdelaySamples.length,
+      linkBytes: link.linkBytes,
+      tailDrops: link.tailDrops,
+      randomDrops: link.randomDrops,
+      ecnMarks: link.ecnMarks,
+      qdelaySamples: link.qdelaySamples.length,
       flows: this.flows.map((f) => ({
         goodputBytes: f.goodputBytes,
         sentPkts: f.sentPkts,
@@ -413,10 +352,24 @@ export class Network {
         qdelaySamples: f.qdelaySamples.length,
       })),
     };
-    this.maxQueueBytes = this.queueBytes;
+    link.maxQueueBytes = link.queueBytes;
   }
 
-  // ---------------------------------------------------------------- flows
+  /** Totals for the conservation check: every sent packet is delivered, dropped or queued. */
+  conservation(): { sentPkts: number; deliveredPkts: number; droppedPkts: number; queuedPkts: number } {
+    let sent = 0;
+    let dropped = 0;
+    for (const f of this.flows) {
+      sent += f.sentPkts;
+      dropped += f.droppedPkts;
+    }
+    return {
+      sentPkts: sent,
+      deliveredPkts: this.link.linkPkts,
+      droppedPkts: dropped,
+      queuedPkts: this.link.packets,
+    };
+  }
 
   private onStart(i: number): void {
     const f = this.flows[i]!;
@@ -429,607 +382,17 @@ export class Network {
     this.inHook = i;
     this.hooks?.start?.(i);
     this.inHook = -1;
-    this.trySend(f);
+    trySend(this, f);
   }
 
-  private stopFlow(f: FlowState): void {
+  /** @internal The flow stops (its stop time, or all its bytes acknowledged). */
+  stopFlow(f: FlowState): void {
     if (!f.active) return;
     f.active = false;
     f.stopped = true;
     f.stoppedUs = this.now;
     f.rtoDeadline = 0;
     this.hooks?.stop?.(f.index);
-  }
-
-  /** Send as much as cwnd, pacing and the application allow. */
-  private trySend(f: FlowState): void {
-    if (!f.active) return;
-    for (;;) {
-      if (f.inflight >= f.cwndPkts) return;
-      let seq: number;
-      let retrans = false;
-      if (f.lostOut > 0) {
-        const mask = f.seqMask;
-        let p = f.retxPtr < f.sndUna ? f.sndUna : f.retxPtr;
-        while (p < f.nextSeq && f.pState[p & mask] !== P_LOST) p++;
-        f.retxPtr = p;
-        if (p >= f.nextSeq) {
-          f.lostOut = 0; // defensive: counter and scoreboard agree again
-          continue;
-        }
-        seq = p;
-        retrans = true;
-      } else {
-        if (f.nextSeq >= f.appLimitPkts) return;
-        seq = f.nextSeq;
-      }
-      if (f.rateBytesPerSec > 0 && this.now < f.paceNext) {
-        if (f.sendTimerAt > f.paceNext) {
-          f.sendTimerAt = f.paceNext;
-          this.q.push(f.paceNext, EV_SEND, f.index);
-        }
-        return;
-      }
-      if (!retrans) {
-        if (f.nextSeq - f.sndUna >= f.seqCap - 1) f.growSeq();
-        f.nextSeq++;
-      }
-      this.transmit(f, seq, retrans);
-    }
-  }
-
-  private transmit(f: FlowState, seq: number, retrans: boolean): void {
-    const now = this.now;
-    const size = f.wire;
-    if (f.txNext - f.txScan >= f.txCap >> 1) f.growTx();
-    if (f.inflight === 0) {
-      // Linux tcp_rate: restart the sampling intervals after an idle period
-      f.firstSentTime = now;
-      f.deliveredTime = now;
-    }
-    const tx = f.txNext++;
-    const ti = tx & f.txMask;
-    f.tSeq[ti] = seq;
-    f.tState[ti] = T_OUT;
-    f.tSent[ti] = now;
-    f.tDelivered[ti] = f.delivered;
-    f.tDeliveredTime[ti] = f.deliveredTime;
-    f.tFirstSent[ti] = f.firstSentTime;
-    const si = seq & f.seqMask;
-    if (retrans) {
-      f.lostOut--;
-      f.retransPkts++;
-    }
-    f.pState[si] = P_OUT;
-    f.pTx[si] = tx;
-    f.inflight++;
-    f.sentPkts++;
-    f.sentBytes += size;
-    if (f.rateBytesPerSec > 0) {
-      const base = f.paceNext > now ? f.paceNext : now;
-      f.paceNext = base + (size * 1e6) / f.rateBytesPerSec;
-    }
-    if (f.rtoDeadline === 0) this.armRto(f);
-    const p = this.allocPacket();
-    this.pkFlow[p] = f.index;
-    this.pkSeq[p] = seq;
-    this.pkTx[p] = tx;
-    this.pkSize[p] = size;
-    this.pkRetx[p] = retrans ? 1 : 0;
-    if (this.accessRateBps === Infinity) this.arrive(p);
-    else {
-      // the access link: serialise behind the sender's earlier packets, then reach the bottleneck
-      const start = f.nicFreeAt > now ? f.nicFreeAt : now;
-      f.nicFreeAt = start + (size * 8e6) / this.accessRateBps;
-      this.q.push(f.nicFreeAt, EV_ARRIVE, p);
-    }
-  }
-
-  // ---------------------------------------------------------------- link
-
-  private allocPacket(): number {
-    if (this.pkFreeN > 0) return this.pkFree[--this.pkFreeN]!;
-    if (this.pkUsed === this.pCap) this.growPackets();
-    return this.pkUsed++;
-  }
-
-  private freePacket(p: number): void {
-    this.pkFree[this.pkFreeN++] = p;
-  }
-
-  private growPackets(): void {
-    const c = this.pCap * 2;
-    const gi = (a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> => {
-      const b = new Int32Array(c);
-      b.set(a);
-      return b;
-    };
-    this.pkFlow = gi(this.pkFlow);
-    this.pkSeq = gi(this.pkSeq);
-    this.pkTx = gi(this.pkTx);
-    this.pkSize = gi(this.pkSize);
-    this.pkCum = gi(this.pkCum);
-    const r = new Uint8Array(c);
-    r.set(this.pkRetx);
-    this.pkRetx = r;
-    this.pkFree = gi(this.pkFree);
-    const e = new Float64Array(c);
-    e.set(this.pkEnq);
-    this.pkEnq = e;
-    const m = new Uint8Array(c);
-    m.set(this.pkMark);
-    this.pkMark = m;
-    this.pCap = c;
-  }
-
-  /** Packet `p` reaches the bottleneck: scripted/random loss, tail drop, or the queue. */
-  private arrive(p: number): void {
-    const cfg = this.cfg;
-    const f = this.flows[this.pkFlow[p]!]!;
-    const size = this.pkSize[p]!;
-    if (
-      (cfg.lossRate > 0 && !this.lossAfterQueue && this.rng.next() < cfg.lossRate) ||
-      (cfg.dropFilter !== undefined && cfg.dropFilter(f.index, this.pkSeq[p]!, this.pkRetx[p] === 1))
-    ) {
-      this.randomDrops++;
-      f.droppedPkts++;
-      this.freePacket(p);
-      return;
-    }
-    if (this.queueBytes + size > cfg.bufferBytes) {
-      this.tailDrops++;
-      f.droppedPkts++;
-      this.freePacket(p);
-      return;
-    }
-    this.pkEnq[p] = this.now;
-    let mark = 0;
-    if (this.queueBytes > cfg.ecnThresholdBytes) {
-      mark = 1;
-      this.ecnMarks++;
-    }
-    this.pkMark[p] = mark;
-    if (this.qLen === this.qBuf.length) this.growQueue();
-    this.qBuf[(this.qHead + this.qLen) & (this.qBuf.length - 1)] = p;
-    this.qLen++;
-    this.queueBytes += size;
-    if (this.queueBytes > this.maxQueueBytes) this.maxQueueBytes = this.queueBytes;
-    if (!this.busy) this.startService();
-  }
-
-  private growQueue(): void {
-    const old = this.qBuf;
-    const n = new Int32Array(old.length * 2);
-    for (let i = 0; i < this.qLen; i++) n[i] = old[(this.qHead + i) & (old.length - 1)]!;
-    this.qBuf = n;
-    this.qHead = 0;
-  }
-
-  /** Index of the next unused trace opportunity at or after `t` (µs). */
-  private nextOpportunity(t: number): number {
-    const tr = this.trace!;
-    const ts = tr.opportunitiesMs;
-    const n = ts.length;
-    const tms = t / 1000;
-    let idx = this.oppNext;
-    const oppTime = Math.floor(idx / n) * tr.periodMs + ts[idx % n]!;
-    if (oppTime < tms) {
-      // jump: first opportunity with time >= tms
-      const cycle = Math.floor(tms / tr.periodMs);
-      const rem = tms - cycle * tr.periodMs;
-      let lo = 0;
-      let hi = n;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (ts[mid]! < rem) lo = mid + 1;
-        else hi = mid;
-      }
-      const j = cycle * n + lo;
-      if (j > idx) idx = j;
-    }
-    return idx;
-  }
-
-  private startService(): void {
-    const p = this.qBuf[this.qHead]!;
-    let depart: number;
-    if (this.trace) {
-      const idx = this.nextOpportunity(this.now);
-      this.oppNext = idx + 1;
-      this.opportunitiesUsed++;
-      const tr = this.trace;
-      const n = tr.opportunitiesMs.length;
-      depart = (Math.floor(idx / n) * tr.periodMs + tr.opportunitiesMs[idx % n]!) * 1000;
-      if (depart < this.now) depart = this.now;
-    } else {
-      depart = this.now + (this.pkSize[p]! * 8e6) / this.rateBps;
-    }
-    const wait = (this.trace ? depart : this.now) - this.pkEnq[p]!;
-    this.qdelaySamples.push(wait);
-    this.flows[this.pkFlow[p]!]!.qdelaySamples.push(wait);
-    this.ivQdSum += wait;
-    this.ivQdN++;
-    this.busy = true;
-    this.q.push(depart, EV_DEPART, 0);
-  }
-
-  private onDepart(): void {
-    const mask = this.qBuf.length - 1;
-    const p = this.qBuf[this.qHead]!;
-    this.qHead = (this.qHead + 1) & mask;
-    this.qLen--;
-    const size = this.pkSize[p]!;
-    this.queueBytes -= size;
-    this.linkBytes += size;
-    this.linkPkts++;
-    this.ivLinkBytes += size;
-    this.busy = false;
-    if (this.qLen > 0) this.startService();
-    const f = this.flows[this.pkFlow[p]!]!;
-    if (this.lossAfterQueue && this.cfg.lossRate > 0 && this.rng.next() < this.cfg.lossRate) {
-      // lost on the far side of the link (as ns-3's receive error model): capacity was used
-      this.randomDrops++;
-      f.droppedPkts++;
-      this.freePacket(p);
-      return;
-    }
-    this.receive(f, p);
-  }
-
-  // ---------------------------------------------------------------- receiver
-
-  /** The receiver gets packet `p`: reassembly, then an ACK now or (delayed ACKs) later. */
-  private receive(f: FlowState, p: number): void {
-    const seq = this.pkSeq[p]!;
-    const payload = f.mss;
-    const before = f.rcvNext;
-    f.rcvBytes += payload;
-    if (seq >= f.rcvNext) {
-      const m = f.seqMask;
-      if (seq === f.rcvNext) {
-        f.goodputBytes += payload;
-        f.ivGoodput += payload;
-        f.rcvNext++;
-        while (f.rOoo[f.rcvNext & m] === 1) {
-          f.rOoo[f.rcvNext & m] = 0;
-          f.rcvOoo--;
-          f.rcvNext++;
-        }
-      } else if (f.rOoo[seq & m] === 0) {
-        f.rOoo[seq & m] = 1;
-        f.rcvOoo++;
-        f.goodputBytes += payload;
-        f.ivGoodput += payload;
-      }
-    }
-    const d = this.cfg.delayedAck;
-    // in order, no hole before or after it: the only case an ACK may wait
-    const plain = seq === before && f.rcvNext === before + 1 && f.rcvOoo === 0;
-    if (d === undefined || !plain || ++f.rcvUnacked >= d.every) {
-      this.sendAck(f, p);
-      return;
-    }
-    if (f.rcvHeld >= 0) this.mergeHeld(f, p);
-    f.rcvHeld = p;
-    if (f.delackAt === Infinity) {
-      f.delackAt = this.now + d.timeoutUs;
-      this.q.push(f.delackAt, EV_DELACK, f.index);
-    }
-  }
-
-  /** Drop the held packet's own ACK: `p`'s cumulative ACK covers it (its CE mark carries over). */
-  private mergeHeld(f: FlowState, p: number): void {
-    const h = f.rcvHeld;
-    if (this.pkMark[h] === 1) this.pkMark[p] = 1;
-    this.freePacket(h);
-    f.rcvHeld = -1;
-  }
-
-  /** ACK packet `p` (cumulative ACK + its own identity as SACK), covering any held packet. */
-  private sendAck(f: FlowState, p: number): void {
-    if (f.rcvHeld >= 0) this.mergeHeld(f, p);
-    f.rcvUnacked = 0;
-    f.delackAt = Infinity;
-    this.pkCum[p] = f.rcvNext;
-    this.q.push(this.now + f.cfg.rttUs, EV_ACK, p);
-  }
-
-  private onDelackTimer(f: FlowState): void {
-    if (this.now !== f.delackAt) return; // superseded: an ACK went out since
-    f.delackAt = Infinity;
-    const h = f.rcvHeld;
-    if (h < 0) return;
-    f.rcvHeld = -1;
-    this.sendAck(f, h);
-  }
-
-  // ---------------------------------------------------------------- ACK processing
-
-  private onAck(p: number): void {
-    const f = this.flows[this.pkFlow[p]!]!;
-    const seq = this.pkSeq[p]!;
-    const tx = this.pkTx[p]!;
-    const cum = this.pkCum[p]!;
-    const ece = this.pkMark[p] === 1;
-    this.freePacket(p);
-    if (!f.active) return;
-    const now = this.now;
-    const mss = f.mss;
-    const mask = f.seqMask;
-    const sackedBefore = f.sackedOut;
-    let newlyDelivered = 0;
-
-    // the packet itself (SACK information)
-    if (seq >= f.sndUna && seq < f.nextSeq) {
-      const si = seq & mask;
-      const st = f.pState[si]!;
-      if (st === P_OUT || st === P_LOST) {
-        if (st === P_OUT) f.inflight--;
-        else f.lostOut--;
-        newlyDelivered = 1;
-        if (seq >= cum) {
-          f.pState[si] = P_SACKED;
-          f.sackedOut++;
-        } else f.pState[si] = P_NONE;
-      }
-    }
-    // cumulative ACK
-    let bytesAcked = 0;
-    const advanced = cum > f.sndUna;
-    while (f.sndUna < cum) {
-      const si = f.sndUna & mask;
-      const st = f.pState[si]!;
-      if (st === P_OUT) {
-        f.inflight--;
-        newlyDelivered++;
-      } else if (st === P_LOST) {
-        f.lostOut--;
-        newlyDelivered++;
-      } else if (st === P_SACKED) f.sackedOut--;
-      f.pState[si] = P_NONE;
-      f.sndUna++;
-      bytesAcked += mss;
-    }
-    f.ackedBytes += bytesAcked;
-
-    // transmission log: delivery, holes, loss marking
-    let lost = 0;
-    const txValid = f.txNext - tx <= f.txCap && tx >= f.txNext - f.txCap;
-    let rtt = 0;
-    if (txValid) {
-      const tm = f.txMask;
-      const ti = tx & tm;
-      const wasOut = f.tState[ti] === T_OUT;
-      if (wasOut) f.tState[ti] = T_DELIVERED;
-      if (tx > f.txHigh) {
-        for (let j = Math.max(f.txHigh + 1, f.txScan); j < tx; j++) f.tHoleD[j & tm] = f.dCount;
-        f.txHigh = tx;
-      }
-      f.dCount++;
-      const sentK = f.tSent[ti]!;
-      const reoWnd = Number.isFinite(f.minRtt) ? f.minRtt / 4 : 0;
-      while (f.txScan < f.txNext && f.txScan <= f.txHigh) {
-        const j = f.txScan;
-        const jj = j & tm;
-        const st = f.tState[jj]!;
-        if (st !== T_OUT) {
-          f.txScan++;
-          continue;
-        }
-        if (f.dCount - f.tHoleD[jj]! >= 3 || sentK - f.tSent[jj]! > reoWnd) {
-          f.tState[jj] = T_LOST;
-          const s = f.tSeq[jj]!;
-          const si = s & mask;
-          if (s >= f.sndUna && f.pState[si] === P_OUT && f.pTx[si] === j) {
-            f.pState[si] = P_LOST;
-            f.inflight--;
-            f.lostOut++;
-            lost++;
-            if (s < f.retxPtr) f.retxPtr = s;
-          }
-          f.txScan++;
-        } else break;
-      }
-      // RTT sample and rate sample from this transmission
-      if (newlyDelivered > 0) {
-        rtt = now - sentK;
-        if (rtt < 1) rtt = 1;
-        f.delivered += newlyDelivered;
-        const priorDelivered = f.tDelivered[ti]!;
-        const priorTime = f.tDeliveredTime[ti]!;
-        const sndInterval = sentK - f.tFirstSent[ti]!;
-        const rcvInterval = now - priorTime;
-        f.firstSentTime = sentK;
-        f.deliveredTime = now;
-        const d = f.delivered - priorDelivered;
-        if (d > 0 && sndInterval > 0) {
-          const r = Math.floor((d * 1500 * 1e6) / sndInterval);
-          if (r > 0) f.rateOut = r;
-        }
-        if (d > 0 && rcvInterval > 0) {
-          const r = Math.floor((d * 1500 * 1e6) / rcvInterval);
-          if (r > 0) f.rateIn = r;
-        }
-      }
-    } else if (newlyDelivered > 0) {
-      f.delivered += newlyDelivered;
-      f.deliveredTime = now;
-    }
-    f.lostDetected += lost;
-    if (lost > 0) this.log.add(now, f.index, 'loss', lost);
-
-    if (rtt > 0) this.rttSample(f, rtt);
-    if (advanced) {
-      f.backoff = 1;
-      if (f.sndUna < f.nextSeq) this.armRto(f);
-      else f.rtoDeadline = 0;
-    }
-
-    if (newlyDelivered > 0 && rtt > 0) {
-      const pr = this.prims[f.index]!;
-      const misordered = f.sackedOut > sackedBefore ? f.sackedOut - sackedBefore : 0;
-      pr.bytesAcked = bytesAcked;
-      pr.packetsMisordered = misordered;
-      pr.bytesMisordered = misordered * mss;
-      pr.packetsAcked = newlyDelivered - misordered > 0 ? newlyDelivered - misordered : 0;
-      pr.ecnBytes = ece ? bytesAcked : 0;
-      pr.ecnPackets = ece ? Math.floor(bytesAcked / mss) : 0;
-      pr.lostPktsSample = lost;
-      this.fillFlowPrims(f, pr);
-      pr.rttSampleUs = Math.round(rtt);
-      pr.wasTimeout = false;
-      this.inHook = f.index;
-      this.hooks?.ack(f.index);
-      this.inHook = -1;
-    }
-    if (Number.isFinite(f.appLimitPkts) && f.sndUna >= f.appLimitPkts) {
-      f.finishedUs = now;
-      this.stopFlow(f);
-      return;
-    }
-    this.trySend(f);
-  }
-
-  private fillFlowPrims(f: FlowState, pr: SimPrimitives): void {
-    pr.packetsInFlight = f.inflight;
-    pr.bytesInFlight = f.inflight * f.mss;
-    pr.sndCwnd = f.cwndPkts * f.mss;
-    const written = Math.min(f.appLimitPkts - f.sndUna, Math.ceil(SNDBUF / f.mss)) * f.mss;
-    pr.bytesPending = Math.min(written, 0xffffffff);
-    pr.rateOutgoing = f.rateOut;
-    pr.rateIncoming = f.rateIn;
-    pr.sndRate = Math.floor(f.rateBytesPerSec);
-  }
-
-  private rttSample(f: FlowState, rtt: number): void {
-    f.lastRtt = rtt;
-    f.rttSamples.push(rtt);
-    f.ivRttSum += rtt;
-    f.ivRttN++;
-    if (rtt < f.minRtt) f.minRtt = rtt;
-    if (f.srtt === 0) {
-      f.srtt = rtt;
-      f.rttvar = rtt / 2;
-    } else {
-      const err = rtt - f.srtt;
-      f.srtt += err / 8;
-      f.rttvar += ((err < 0 ? -err : err) - f.rttvar) / 4;
-    }
-    const minRto = this.cfg.minRtoUs ?? 200_000;
-    // Linux (tcp_rtt_estimator / __tcp_set_rto): the minimum bounds the variance term, so
-    // RTO = srtt + max(4·rttvar, rto_min), not max(srtt + 4·rttvar, rto_min) as RFC 6298
-    const v = 4 * f.rttvar;
-    const r = f.srtt + (v < minRto ? minRto : v);
-    f.rto = r > 60e6 ? 60e6 : r;
-  }
-
-  private armRto(f: FlowState): void {
-    const rto = Math.min(f.rto * f.backoff, 60e6);
-    f.rtoDeadline = this.now + rto;
-    if (f.rtoTimerAt > f.rtoDeadline) {
-      f.rtoTimerAt = f.rtoDeadline;
-      this.q.push(f.rtoDeadline, EV_RTO, f.index);
-    }
-  }
-
-  private onRtoTimer(i: number): void {
-    const f = this.flows[i]!;
-    if (this.now !== f.rtoTimerAt) return; // superseded timer
-    f.rtoTimerAt = Infinity;
-    if (!f.active || f.rtoDeadline === 0) return;
-    if (this.now < f.rtoDeadline) {
-      f.rtoTimerAt = f.rtoDeadline;
-      this.q.push(f.rtoDeadline, EV_RTO, i);
-      return;
-    }
-    // timeout: everything outstanding is lost
-    f.timeouts++;
-    let lost = 0;
-    const tm = f.txMask;
-    for (let j = f.txScan; j < f.txNext; j++) if (f.tState[j & tm] === T_OUT) f.tState[j & tm] = T_LOST;
-    f.txScan = f.txNext;
-    f.txHigh = f.txNext - 1;
-    const mask = f.seqMask;
-    for (let s = f.sndUna; s < f.nextSeq; s++) {
-      if (f.pState[s & mask] === P_OUT) {
-        f.pState[s & mask] = P_LOST;
-        f.lostOut++;
-        lost++;
-      }
-    }
-    f.inflight = 0;
-    f.lostDetected += lost;
-    this.log.add(this.now, i, 'timeout', lost);
-    f.retxPtr = f.sndUna;
-    f.backoff = Math.min(f.backoff * 2, 64);
-    f.cwndPkts = 1;
-    f.cwndBytes = f.mss;
-    f.paceNext = this.now;
-    const pr = this.prims[i]!;
-    pr.bytesAcked = 0;
-    pr.packetsAcked = 0;
-    pr.bytesMisordered = 0;
-    pr.packetsMisordered = 0;
-    pr.ecnBytes = 0;
-    pr.ecnPackets = 0;
-    pr.lostPktsSample = lost;
-    this.fillFlowPrims(f, pr);
-    pr.rttSampleUs = Math.round(f.lastRtt);
-    pr.wasTimeout = true;
-    this.inHook = i;
-    this.hooks?.timeout(i);
-    this.inHook = -1;
-    pr.wasTimeout = false;
-    this.armRto(f);
-    this.trySend(f);
-  }
-
-  // ---------------------------------------------------------------- metrics
-
-  private onSample(k: number): void {
-    const s = this.series;
-    const idx = k - 1;
-    if (idx >= s.t.length) return;
-    const dt = this.cfg.sampleIntervalUs / 1e6;
-    s.t[idx] = this.now / 1e6;
-    for (let i = 0; i < this.flows.length; i++) {
-      const f = this.flows[i]!;
-      s.cwnd[i]![idx] = f.active ? f.cwndBytes : NaN;
-      s.rate[i]![idx] = f.active ? f.rateBytesPerSec * 8 : NaN;
-      s.ssthresh[i]![idx] = f.active ? f.lastCutTo : NaN;
-      s.sendRate[i]![idx] = !f.active
-        ? NaN
-        : f.rateBytesPerSec > 0
-          ? f.rateBytesPerSec * 8
-          : f.srtt > 0
-            ? (f.cwndBytes * 8e6) / f.srtt
-            : NaN;
-      // no value before the flow starts, nor after it stopped once its last packets are in
-      s.throughput[i]![idx] = !f.started || (f.stopped && f.ivGoodput === 0) ? NaN : (f.ivGoodput * 8) / dt;
-      s.rtt[i]![idx] = f.ivRttN > 0 ? f.ivRttSum / f.ivRttN / 1000 : NaN;
-      f.ivGoodput = 0;
-      f.ivRttSum = 0;
-      f.ivRttN = 0;
-    }
-    s.queueBytes[idx] = this.queueBytes;
-    s.queueDelay[idx] = this.ivQdN > 0 ? this.ivQdSum / this.ivQdN / 1000 : NaN;
-    s.linkThroughput[idx] = (this.ivLinkBytes * 8) / dt;
-    this.ivQdSum = 0;
-    this.ivQdN = 0;
-    this.ivLinkBytes = 0;
-    s.length = k;
-    if (k < s.t.length) this.q.push((k + 1) * this.cfg.sampleIntervalUs, EV_SAMPLE, k + 1);
-  }
-
-  /** Totals for the conservation check: every sent packet is delivered, dropped or queued. */
-  conservation(): { sentPkts: number; deliveredPkts: number; droppedPkts: number; queuedPkts: number } {
-    let sent = 0;
-    let dropped = 0;
-    for (const f of this.flows) {
-      sent += f.sentPkts;
-      dropped += f.droppedPkts;
-    }
-    return { sentPkts: sent, deliveredPkts: this.linkPkts, droppedPkts: dropped, queuedPkts: this.qLen };
   }
 }
 
