@@ -113,7 +113,7 @@ export function nimbusConfig(params: Params): NimbusConfig {
 export interface NimbusHooks {
   /** Called on every mode switch, with the agent time in µs and the elasticity that decided it. */
   onModeChange?(mode: NimbusMode, nowUs: number, elasticity: number): void;
-  /** Called on every elasticity estimate (every 10 ms once detection runs). */
+  /** Called on every elasticity estimate (once per report that passed a 10 ms grid point, once detection runs). */
   onElasticity?(elasticity: number, nowUs: number): void;
 }
 
@@ -204,11 +204,15 @@ export class NimbusFlow implements Flow {
       if (this.routEwma > this.uHat || this.uHat === this.cfg.uest) this.uHat = Math.max(this.routEwma, 1);
     }
     const zNow = this.rout > 0 ? Math.max(0, (this.uHat * this.rin) / this.rout - this.rin) : 0;
-    while (now >= this.nextGrid) {
-      this.z[this.zCount % HIST] = zNow;
-      this.zCount++;
-      this.nextGrid += GRID_US;
-      if (t >= DETECT_FROM_US && this.zCount >= HIST) this.detect(now, t);
+    if (now >= this.nextGrid) {
+      // every grid point since the last report holds zNow; the detector runs once for all of
+      // them (after a stall of seconds, once per point cost seconds of DFTs per report)
+      const steps = Math.floor((now - this.nextGrid) / GRID_US) + 1;
+      const fill = Math.min(steps, HIST);
+      for (let i = steps - fill; i < steps; i++) this.z[(this.zCount + i) % HIST] = zNow;
+      this.zCount += steps;
+      this.nextGrid += steps * GRID_US;
+      if (t >= DETECT_FROM_US && this.zCount >= HIST) this.detect(now, t, steps);
     }
 
     const drop = r.loss > 0 || r.timeout === 1;
@@ -318,11 +322,14 @@ export class NimbusFlow implements Flow {
     }
   }
 
-  /** Elasticity of the cross traffic from the last 512 z samples; switches mode when enabled. */
-  private detect(now: number, t: number): void {
+  /**
+   * Elasticity of the cross traffic from the last 512 z samples, folded into the EWMA (0.01 per
+   * 10 ms grid point: `steps` points at once); switches mode when enabled.
+   */
+  private detect(now: number, t: number, steps: number): void {
     const fp = this.mode === 'xtcp' ? 5 : 6;
     const eta = elasticity(this.z, this.zCount, fp);
-    this.elasticity = this.elasticity === 0 ? eta : this.elasticity + 0.01 * (eta - this.elasticity);
+    this.elasticity = this.elasticity === 0 ? eta : eta + 0.99 ** steps * (this.elasticity - eta);
     this.hooks.onElasticity?.(this.elasticity, now);
     if (!this.cfg.useSwitching || t < SWITCH_FROM_US) return;
     if (this.mode === 'delay' && this.elasticity > 2.25) this.switchTo('xtcp', now);
