@@ -26,6 +26,7 @@ import {
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ScenarioResult, SsSample } from './rig/results.ts';
+import { ZOO } from './zoo.ts';
 
 function readText(r: ScenarioResult, file: string): string {
   try {
@@ -300,4 +301,5 @@ export const SCENARIOS: Scenario[] = [
       ];
     },
   },
+  ...ZOO,
 ];
