@@ -99,9 +99,13 @@ ESTAB 0 0 10.9.1.1:58800 10.9.2.2:5201
   ];
   const good = [NaN, 1_234_567, 3e6, 3e6, 4e6, 4e6];
   assert.deepEqual(assertPacingFollows(f(good), sent), { matched: 4, distinct: 2, skipped: 2 });
-  // a rate sent later than the sample (beyond the slack) does not count
+  // a rate sent after the next sample's time (ss had read the socket by then) does not count
   assert.throws(
-    () => assertPacingFollows(f([NaN, 3e6, 4e6, 3e6, 3e6]), sent, { minDistinct: 1, slackS: 0.5 }),
+    () =>
+      assertPacingFollows(f([NaN, 3e6, 4e6, 3e6, 3e6]), [sent[0]!, { ...sent[1]!, t: 103.5 }], {
+        minDistinct: 1,
+        slackS: 0.5,
+      }),
     /had not set/,
   );
   // the kernel overwriting the agent's rate

@@ -143,7 +143,7 @@ export function assertCwndFollows(
  * The socket's pacing rate (ss, bits/s) is a rate the agent made the datapath use (`sent`, bytes/s:
  * its Rate updates, or fields a program assigns to Rate). libccp applies a Rate at the flow's next
  * ACK and ss's sample time is taken before the (slow) ss run, so a sample at t may show any value
- * sent before t + `slackS`. The leading samples that show no pacing rate, or one the agent had not
+ * sent before the next sample's time (or t + `slackS`, if later). The leading samples that show no pacing rate, or one the agent had not
  * sent yet (the kernel's own, before the first Rate reached the socket), are skipped; from the
  * first sample showing an agent rate on, every sample must show one (at least `minSamples`), and
  * when there are 5 or more, at least `minDistinct` different ones (updates keep arriving, not only
@@ -157,8 +157,12 @@ export function assertPacingFollows(
   const { minSamples = 1, minDistinct = 2, slackS = 1 } = opts;
   assert.ok(sent.length > 0, `flow '${f.name}': the agent never set a rate`);
   const ss = samples(f);
+  // A sample's `@` time is taken before its ss run, which on a starved VM takes seconds: the
+  // socket was read before the next `@` time at the latest.
+  const stamps = [...new Set(f.ss.map((s) => s.t))].sort((x, y) => x - y);
+  const readBy = (t: number): number => Math.max(t + slackS, stamps.find((x) => x > t) ?? f.end);
   const agentRate = (s: { t: number; pacingRate: number }): boolean =>
-    sent.some((x) => x.t <= s.t + slackS && x.value * 8 === s.pacingRate);
+    sent.some((x) => x.t <= readBy(s.t) && x.value * 8 === s.pacingRate);
   let lead = 0;
   while (lead < ss.length && !agentRate(ss[lead]!)) lead++;
   const rest = ss.slice(lead);
