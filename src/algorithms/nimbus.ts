@@ -68,6 +68,8 @@ export interface NimbusConfig {
   lossMode: 'MulTCP' | 'Cubic';
   /** Emulated Reno flows of MulTCP [xtcp_flows, default 2]. */
   xtcpFlows: number;
+  /** Report interval of the datapath program, ms (≤ 10 keeps every z grid point fresh) [report_interval_ms, default 5]. */
+  reportIntervalMs: number;
 }
 
 /** Parameter names `nimbus` accepts. */
@@ -83,6 +85,7 @@ export const NIMBUS_PARAMS = [
   'delay_mode',
   'loss_mode',
   'xtcp_flows',
+  'report_interval_ms',
 ] as const;
 
 /** Parse Nimbus parameters. */
@@ -102,6 +105,7 @@ export function nimbusConfig(params: Params): NimbusConfig {
     delayMode: choiceParam(a, params, 'delay_mode', ['Nimbus', 'Copa', 'Vegas'] as const, 'Nimbus'),
     lossMode: choiceParam(a, params, 'loss_mode', ['MulTCP', 'Cubic'] as const, 'MulTCP'),
     xtcpFlows: Math.round(rangeParam(a, params, 'xtcp_flows', 2, 1, 64)),
+    reportIntervalMs: rangeParam(a, params, 'report_interval_ms', 5, 0, 1000, true),
   };
 }
 
@@ -109,7 +113,7 @@ export function nimbusConfig(params: Params): NimbusConfig {
 export interface NimbusHooks {
   /** Called on every mode switch, with the agent time in µs and the elasticity that decided it. */
   onModeChange?(mode: NimbusMode, nowUs: number, elasticity: number): void;
-  /** Called on every elasticity estimate (every 10 ms once detection runs). */
+  /** Called on every elasticity estimate (once per report that passed a 10 ms grid point, once detection runs). */
   onElasticity?(elasticity: number, nowUs: number): void;
 }
 
@@ -175,7 +179,12 @@ export class NimbusFlow implements Flow {
     this.rng = (info.sockId * 2654435761 + 1) >>> 0 || 1;
     this.nextGrid = this.start + GRID_US;
     this.cubic = new CubicFlow(info.initCwnd, info.mss, () => dp.now());
-    dp.setProgram('nimbus_program', { Cwnd: info.initCwnd });
+    const reportTime = Math.max(1, Math.round(cfg.reportIntervalMs * 1000));
+    // the program's own default is 5 ms: only a different interval is sent
+    dp.setProgram(
+      'nimbus_program',
+      reportTime === 5000 ? { Cwnd: info.initCwnd } : { Cwnd: info.initCwnd, reportTime },
+    );
   }
 
   onReport(r: Report): void {
@@ -195,11 +204,15 @@ export class NimbusFlow implements Flow {
       if (this.routEwma > this.uHat || this.uHat === this.cfg.uest) this.uHat = Math.max(this.routEwma, 1);
     }
     const zNow = this.rout > 0 ? Math.max(0, (this.uHat * this.rin) / this.rout - this.rin) : 0;
-    while (now >= this.nextGrid) {
-      this.z[this.zCount % HIST] = zNow;
-      this.zCount++;
-      this.nextGrid += GRID_US;
-      if (t >= DETECT_FROM_US && this.zCount >= HIST) this.detect(now, t);
+    if (now >= this.nextGrid) {
+      // every grid point since the last report holds zNow; the detector runs once for all of
+      // them (after a stall of seconds, once per point cost seconds of DFTs per report)
+      const steps = Math.floor((now - this.nextGrid) / GRID_US) + 1;
+      const fill = Math.min(steps, HIST);
+      for (let i = steps - fill; i < steps; i++) this.z[(this.zCount + i) % HIST] = zNow;
+      this.zCount += steps;
+      this.nextGrid += steps * GRID_US;
+      if (t >= DETECT_FROM_US && this.zCount >= HIST) this.detect(now, t, steps);
     }
 
     const drop = r.loss > 0 || r.timeout === 1;
@@ -309,11 +322,14 @@ export class NimbusFlow implements Flow {
     }
   }
 
-  /** Elasticity of the cross traffic from the last 512 z samples; switches mode when enabled. */
-  private detect(now: number, t: number): void {
+  /**
+   * Elasticity of the cross traffic from the last 512 z samples, folded into the EWMA (0.01 per
+   * 10 ms grid point: `steps` points at once); switches mode when enabled.
+   */
+  private detect(now: number, t: number, steps: number): void {
     const fp = this.mode === 'xtcp' ? 5 : 6;
     const eta = elasticity(this.z, this.zCount, fp);
-    this.elasticity = this.elasticity === 0 ? eta : this.elasticity + 0.01 * (eta - this.elasticity);
+    this.elasticity = this.elasticity === 0 ? eta : eta + 0.99 ** steps * (this.elasticity - eta);
     this.hooks.onElasticity?.(this.elasticity, now);
     if (!this.cfg.useSwitching || t < SWITCH_FROM_US) return;
     if (this.mode === 'delay' && this.elasticity > 2.25) this.switchTo('xtcp', now);

@@ -2,7 +2,7 @@
 // itself runs with `npm run test:kernel`; these run in the ordinary `npm test`).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { assertCwndFollows, kernelReductions, reductions } from './rig/checks.ts';
+import { assertCwndFollows, assertPacingFollows, kernelReductions, reductions } from './rig/checks.ts';
 import { newcArchive } from './rig/cpio.ts';
 import { parseAgentLog, parseIperf, parseProcTcp, parseSs, portFromWire, tcDrops } from './rig/results.ts';
 
@@ -55,6 +55,65 @@ test('parseAgentLog: CREATE ports from network byte order, reports, Cwnd/Rate se
   assert.equal(a.unknown.get(7), 1);
   assert.equal(a.problems.length, 1);
   assert.equal(reductions(a, a.created[0], 0.75), 1);
+});
+
+test('parseAgentLog: every register update, report fields and close times per flow', () => {
+  const a = parseAgentLog(
+    LOG.replace('[(2,4)=28960]\n', '[(2,4)=28960 (1,3)=470000]\n').replace(
+      'nf=6 fields=[1448',
+      'nf=6 fields=[1449',
+    ),
+  );
+  assert.deepEqual(
+    a.updates.get(0)?.map((u) => `${u.reg}=${u.value}`),
+    ['2,4=14480', '2,4=28960', '1,3=470000', '2,4=57920', '2,5=375000', '2,4=28960'],
+  );
+  assert.deepEqual(a.measures.get(0), [
+    { t: Date.parse('2026-12-01T02:10:04.400Z') / 1000, uid: 1, fields: [1449, 0, 0, 0, 20000, 10] },
+  ]);
+  assert.equal(a.closedAt.get(0), Date.parse('2026-12-01T02:10:09.226Z') / 1000);
+});
+
+test('assertPacingFollows: leading kernel rates skipped, then only rates the agent set', () => {
+  const ss = (rates: number[]): string =>
+    rates
+      .map(
+        (r, i) => `@ ${100 + i}
+ESTAB 0 0 10.9.1.1:58800 10.9.2.2:5201
+\t ccp mss:1448 cwnd:20${Number.isNaN(r) ? '' : ` pacing_rate ${r}bps`}`,
+      )
+      .join('\n');
+  const f = (rates: number[]) => ({
+    name: 'p',
+    iperf: { localPort: 58800, receivedBps: 0, retransmits: 0, seconds: 0, intervalsBps: [] },
+    ss: parseSs(ss(rates)),
+    proc: [],
+    drops: 0,
+    start: 100,
+    end: 110,
+  });
+  // bytes/s the agent sent at t=101 and t=103
+  const sent = [
+    { t: 101, sid: 1, value: 375_000 },
+    { t: 103, sid: 1, value: 500_000 },
+  ];
+  const good = [NaN, 1_234_567, 3e6, 3e6, 4e6, 4e6];
+  assert.deepEqual(assertPacingFollows(f(good), sent), { matched: 4, distinct: 2, skipped: 2 });
+  // a rate sent after the next sample's time (ss had read the socket by then) does not count
+  assert.throws(
+    () =>
+      assertPacingFollows(f([NaN, 3e6, 4e6, 3e6, 3e6]), [sent[0]!, { ...sent[1]!, t: 103.5 }], {
+        minDistinct: 1,
+        slackS: 0.5,
+      }),
+    /had not set/,
+  );
+  // the kernel overwriting the agent's rate
+  assert.throws(() => assertPacingFollows(f([3e6, 3e6, 2e6, 3e6]), sent, { minDistinct: 1 }), /had not set/);
+  assert.throws(() => assertPacingFollows(f([NaN, NaN, 7e6, 7e6]), sent), /0 ss samples/);
+  assert.throws(() => assertPacingFollows(f([3e6, 3e6, 3e6, 3e6, 3e6]), sent), /only 1 distinct/);
+  // too few samples to ask for a change (a starved VM)
+  assert.equal(assertPacingFollows(f([NaN, 3e6, 3e6]), sent).matched, 2);
 });
 
 const SS = `@ 1796091004.1

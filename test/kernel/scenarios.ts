@@ -27,6 +27,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ScenarioResult, SsSample } from './rig/results.ts';
 import { BPF_SCENARIO } from './bpf-scenario.ts';
+import { ZOO } from './zoo.ts';
 
 function readText(r: ScenarioResult, file: string): string {
   try {
@@ -303,6 +304,7 @@ export const SCENARIOS: Scenario[] = [
       ];
     },
   },
+  ...ZOO,
 ];
 
 // The BPF datapath on 6.1's pre-6.10 cong_control (test/kernel/bpf-scenario.ts).

@@ -4,7 +4,7 @@
  * @module
  */
 import assert from 'node:assert/strict';
-import type { AgentLog, Created, FlowResult, ScenarioResult, SsSample } from './results.ts';
+import type { AgentLog, Created, FlowResult, ScenarioResult, Sent, SsSample } from './results.ts';
 
 /** A bottleneck as `link` in vm/lib.sh configures it. */
 export interface Link {
@@ -84,11 +84,18 @@ export function assertCwndFollows(
   a: AgentLog,
   c: Created,
   ss: SsSample[],
-  opts: { minFrac?: number; minDistinct?: number; slackS?: number; minSamples?: number } = {},
+  opts: {
+    minFrac?: number;
+    minDistinct?: number;
+    slackS?: number;
+    minSamples?: number;
+    /** The windows the agent made the datapath use, if not only its Cwnd updates (e.g. a field a program assigns to Cwnd). */
+    sent?: Sent[];
+  } = {},
 ): { matched: number; total: number; distinct: number } {
   const { minFrac = 0.7, minDistinct = 3, slackS = 0.5, minSamples = 6 } = opts;
   const sid = c.sid;
-  const sent = a.cwnd.get(c.id) ?? [];
+  const sent = opts.sent ?? a.cwnd.get(c.id) ?? [];
   assert.ok(sent.length > 0, `flow ${sid}: the agent sent no Cwnd`);
   const during = ss.filter((s) => s.t >= sent[0].t);
   assert.ok(
@@ -130,6 +137,51 @@ export function assertCwndFollows(
     `flow ${sid}: matched samples show only ${distinct.size} distinct cwnd values (${[...distinct].join(',')}), need ${minDistinct}`,
   );
   return { matched, total: during.length, distinct: distinct.size };
+}
+
+/**
+ * The socket's pacing rate (ss, bits/s) is a rate the agent made the datapath use (`sent`, bytes/s:
+ * its Rate updates, or fields a program assigns to Rate). libccp applies a Rate at the flow's next
+ * ACK and ss's sample time is taken before the (slow) ss run, so a sample at t may show any value
+ * sent before the next sample's time (or t + `slackS`, if later). The leading samples that show no pacing rate, or one the agent had not
+ * sent yet (the kernel's own, before the first Rate reached the socket), are skipped; from the
+ * first sample showing an agent rate on, every sample must show one (at least `minSamples`), and
+ * when there are 5 or more, at least `minDistinct` different ones (updates keep arriving, not only
+ * the first).
+ */
+export function assertPacingFollows(
+  f: FlowResult,
+  sent: Sent[],
+  opts: { minSamples?: number; minDistinct?: number; slackS?: number } = {},
+): { matched: number; distinct: number; skipped: number } {
+  const { minSamples = 1, minDistinct = 2, slackS = 1 } = opts;
+  assert.ok(sent.length > 0, `flow '${f.name}': the agent never set a rate`);
+  const ss = samples(f);
+  // A sample's `@` time is taken before its ss run, which on a starved VM takes seconds: the
+  // socket was read before the next `@` time at the latest.
+  const stamps = [...new Set(f.ss.map((s) => s.t))].sort((x, y) => x - y);
+  const readBy = (t: number): number => Math.max(t + slackS, stamps.find((x) => x > t) ?? f.end);
+  const agentRate = (s: { t: number; pacingRate: number }): boolean =>
+    sent.some((x) => x.t <= readBy(s.t) && x.value * 8 === s.pacingRate);
+  let lead = 0;
+  while (lead < ss.length && !agentRate(ss[lead]!)) lead++;
+  const rest = ss.slice(lead);
+  assert.ok(
+    rest.length >= minSamples,
+    `flow '${f.name}': ${rest.length} ss samples show a pacing rate the agent set (need ${minSamples}); ` +
+      `ss showed ${[...new Set(ss.map((s) => s.pacingRate))].slice(0, 8).join(', ')} bps, the agent set ` +
+      `${[...new Set(sent.map((x) => x.value * 8))].slice(0, 8).join(', ')} bps`,
+  );
+  const bad = rest.filter((s) => !agentRate(s)).map((s) => `t=${s.t.toFixed(2)} ${s.pacingRate}`);
+  assert.deepEqual(bad, [], `flow '${f.name}': pacing rates (bps) the agent had not set`);
+  const distinct = new Set(rest.map((s) => s.pacingRate)).size;
+  // ss is a process start per sample: on a starved VM a flow may get one or two samples, too few
+  // to ask for a change; from 5 samples on, the rates must have changed (updates kept arriving).
+  assert.ok(
+    rest.length < 5 || distinct >= minDistinct,
+    `flow '${f.name}': the socket showed only ${distinct} distinct agent rates, need ${minDistinct}`,
+  );
+  return { matched: rest.length, distinct, skipped: lead };
 }
 
 /** Goodput the link can carry: tbf counts Ethernet frames, iperf3 counts TCP payload. */

@@ -27,6 +27,18 @@ export interface Sent {
   value: number;
 }
 
+/** One register update the agent sent: `reg` is `"type,index"` as the log prints it. */
+export interface Update extends Sent {
+  reg: string;
+}
+
+/** One report (MEASURE with fields) as the agent logged it. */
+export interface Measure {
+  t: number;
+  uid: number;
+  fields: number[];
+}
+
 /** What one agent run did, per flow (keyed by `Created.id`). */
 export interface AgentLog {
   created: Created[];
@@ -35,10 +47,16 @@ export interface AgentLog {
   /** Cwnd values sent (UPDATE_FIELDS or CHANGE_PROG), in order, per flow. */
   cwnd: Map<number, Sent[]>;
   rate: Map<number, Sent[]>;
+  /** Every register update sent (UPDATE_FIELDS or CHANGE_PROG), in order, per flow. */
+  updates: Map<number, Update[]>;
+  /** The fields of every MEASURE with fields, in order, per flow. */
+  measures: Map<number, Measure[]>;
   /** Every Cwnd/Rate message per sid, whichever flow held it (or none). */
   sentToSid: Map<number, number>;
   /** Flows the datapath closed (zero-field MEASURE). */
   closed: Set<number>;
+  /** When the datapath's close of each closed flow arrived (agent log time). */
+  closedAt: Map<number, number>;
   /** Sids of MEASUREs the agent ignored as unknown flows. */
   unknown: Map<number, number>;
   /** Lines at WARN or ERROR level. */
@@ -69,8 +87,11 @@ export function parseAgentLog(text: string): AgentLog {
     reports: new Map(),
     cwnd: new Map(),
     rate: new Map(),
+    updates: new Map(),
+    measures: new Map(),
     sentToSid: new Map(),
     closed: new Set(),
+    closedAt: new Map(),
     unknown: new Map(),
     problems: [],
     lines: text.split('\n'),
@@ -94,22 +115,33 @@ export function parseAgentLog(text: string): AgentLog {
         srcPort: portFromWire(Number(x[4])),
         dstPort: portFromWire(Number(x[5])),
       });
-    } else if ((x = /<- \S+ MEASURE sid=(\d+) uid=\d+ nf=(\d+)/.exec(msg))) {
+    } else if ((x = /<- \S+ MEASURE sid=(\d+) uid=(\d+) nf=(\d+)(?: fields=\[([^\]]*)\])?/.exec(msg))) {
       const id = live.get(Number(x[1]));
-      if (Number(x[2]) > 0 && id !== undefined) out.reports.set(id, (out.reports.get(id) ?? 0) + 1);
+      if (Number(x[3]) > 0 && id !== undefined) {
+        out.reports.set(id, (out.reports.get(id) ?? 0) + 1);
+        const fields = (x[4] ?? '')
+          .split(' ')
+          .filter((v) => v !== '')
+          .map(Number);
+        push(out.measures, id, { t, uid: Number(x[2]), fields });
+      }
     } else if ((x = /-> \S+ (?:UPDATE_FIELDS|CHANGE_PROG) sid=(\d+) .*\[(.*)\]/.exec(msg))) {
       const sid = Number(x[1]);
       const id = live.get(sid);
       out.sentToSid.set(sid, (out.sentToSid.get(sid) ?? 0) + 1);
       for (const u of x[2].matchAll(/\((\d+,\d+)\)=(\d+)/g)) {
         if (id === undefined) continue;
+        push(out.updates, id, { t, sid, reg: u[1], value: Number(u[2]) });
         if (u[1] === CWND_REG) push(out.cwnd, id, { t, sid, value: Number(u[2]) });
         if (u[1] === RATE_REG) push(out.rate, id, { t, sid, value: Number(u[2]) });
       }
     } else if ((x = /flow (\d+) \(\S+\) closed by the (datapath|agent)/.exec(msg))) {
       const id = live.get(Number(x[1]));
       live.delete(Number(x[1]));
-      if (id !== undefined && x[2] === 'datapath') out.closed.add(id);
+      if (id !== undefined && x[2] === 'datapath') {
+        out.closed.add(id);
+        out.closedAt.set(id, t);
+      }
     } else if ((x = /ignoring MEASURE for unknown flow (\d+)/.exec(msg))) {
       const sid = Number(x[1]);
       out.unknown.set(sid, (out.unknown.get(sid) ?? 0) + 1);

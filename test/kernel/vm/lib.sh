@@ -43,6 +43,16 @@ link() {
   echo "rate_mbit=$rate rtt_ms=$rtt buffer_bytes=$buf loss_percent=$loss" > "$OUT/$SCENARIO/link-$(date +%s%N)"
 }
 
+# link_ecn RATE_MBIT RTT_MS CE_THRESHOLD_MS: the bottleneck of `link` with an ECN-marking queue
+# under the tbf: fq_codel with `ecn` (CoDel marks ECT packets instead of dropping them) and
+# `ce_threshold` (every ECT packet that waited longer than the threshold is marked CE: DCTCP's
+# step marking at K). fq_codel is built into Debian's 6.1 kernel.
+link_ecn() {
+  local rate=$1 rtt=$2 ce=$3
+  link "$rate" "$rtt" 100000
+  tc -n r qdisc add dev r1 parent 10:1 handle 20: fq_codel ecn ce_threshold "${ce}ms" limit 1000
+}
+
 # agent_start NAME ALGORITHM [portus run options...]: start `portus run ALGORITHM --ipc netlink
 # --debug` (log in NAME.log) and wait until it listens. AGENT_IPC=bpf selects another transport.
 agent_start() {
@@ -71,6 +81,24 @@ agent_stop() {
   kill -TERM "$AGENT_PID" 2>/dev/null || true
   wait "$AGENT_PID" 2>/dev/null || true
   AGENT_PID=
+}
+
+# wait_closed NAME SECONDS: wait, at most SECONDS, until agent NAME's log shows a close by the
+# datapath for every flow it saw created (the sender's sockets are destroyed only once their
+# queued data and FIN are acknowledged). The sender's remaining sockets are snapshot into
+# NAME.closing meanwhile, for the check to show what kept a flow open.
+wait_closed() {
+  local log="$OUT/$SCENARIO/$1.log" t0
+  t0=$(now)
+  while [ "$(grep -c ' CREATE sid=' "$log")" -gt "$(grep -c 'closed by the datapath' "$log")" ]; do
+    { echo "@ $(now)"; ss -tinaH dst 10.9.2.2; } >> "$OUT/$SCENARIO/$1.closing"
+    if [ "${EPOCHREALTIME%.*}" -ge $((${t0%.*} + $2)) ]; then
+      say "  agent $1: flows still open after $(since "$t0") s"
+      return 0
+    fi
+    sleep 0.25
+  done
+  say "  agent $1: every flow closed ($(since "$t0") s after the last flow ended)"
 }
 
 # ss_sampler FILE: `@ <epoch seconds>` + `ss -tinH` of the flows to the receiver, every ~200 ms
