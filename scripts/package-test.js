@@ -66,7 +66,7 @@ const REQUIRED = [
   'dist/wire/index.js',
   'dist/wire/index.d.ts',
   'dist/cli/main.js',
-  'dist/cli/module-hooks.mjs',
+  'dist/algorithms/module-hooks.mjs',
 ];
 /** Size limits, with room to grow; prebuilt native parts count separately. */
 const MAX_UNPACKED = 2_500_000;

@@ -22,7 +22,7 @@ import {
   type Scenario,
   type ScenarioFlow,
 } from '../sim/index.ts';
-import { resolveAlgorithm } from './run.ts';
+import { resolveAlgorithm } from '../algorithms/index.ts';
 
 /** Options of `portus sim` as commander parses them. */
 interface SimOptions {
