@@ -3,7 +3,7 @@
  * of `datapath-machine.md` §4.2 unrolled, every operand a constant register-file offset. The code
  * is built only from numbers (offsets, opcodes, indices), never from message text.
  *
- * Semantics are those of `runFast` in machine.ts (the interpreter, which remains the reference
+ * Semantics are those of `runFast` in instructions.ts (the interpreter, which remains the reference
  * and the fallback): returns 0 (all events done or stopped), a libccp error (the invocation is
  * aborted), or 1 = DEOPT with the resume point in {@link Deopt} (an intermediate result reached
  * 2^53: continue in BigInt mode from that instruction).
