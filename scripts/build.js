@@ -32,7 +32,7 @@ const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 const r = spawnSync(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
 if (r.status !== 0) process.exit(r.status ?? 1);
 
-copyFileSync(join(ROOT, 'src/cli/module-hooks.mjs'), join(DIST, 'cli/module-hooks.mjs'));
+copyFileSync(join(ROOT, 'src/algorithms/module-hooks.mjs'), join(DIST, 'algorithms/module-hooks.mjs'));
 
 const files = walk(DIST);
 let rewritten = 0;

@@ -69,7 +69,7 @@ const REQUIRED = [
   'dist/wire/index.js',
   'dist/wire/index.d.ts',
   'dist/cli/main.js',
-  'dist/cli/module-hooks.mjs',
+  'dist/algorithms/module-hooks.mjs',
   'binding.gyp',
   'native/unix-dgram/unix_dgram.c',
 ];

@@ -164,10 +164,28 @@ Object.setPrototypeOf(
 /** A constructor of report instances for one program. */
 export type ReportClass = new (flow: ReportFlow, prog: ReportProgram) => ReportImpl;
 
-/** Build, once per program, a ReportImpl subclass with a getter per Report variable. */
+/**
+ * Report classes by their Report variables: programs with the same variables (the same program
+ * installed by another agent, e.g. the next simulation in a sweep thread) share one class, so
+ * their reports share one hidden class and V8 keeps its optimised code for reading them.
+ */
+const REPORT_CLASSES = new Map<string, ReportClass>();
+const MAX_REPORT_CLASSES = 256;
+
+/** Build, once per set of Report variables, a ReportImpl subclass with a getter per variable. */
 export function makeReportClass(scope: Scope): ReportClass {
+  const key = scope.reportFields.join('\0');
+  let c = REPORT_CLASSES.get(key);
+  if (c === undefined) {
+    c = buildReportClass(scope.reportFields);
+    if (REPORT_CLASSES.size >= MAX_REPORT_CLASSES) REPORT_CLASSES.delete(REPORT_CLASSES.keys().next().value!);
+    REPORT_CLASSES.set(key, c);
+  }
+  return c;
+}
+
+function buildReportClass(fields: readonly string[]): ReportClass {
   class ProgramReport extends ReportImpl {}
-  const fields = scope.reportFields;
   for (let i = 0; i < fields.length; i++) {
     const full = fields[i];
     const short = full.startsWith('Report.') ? full.slice('Report.'.length) : full;

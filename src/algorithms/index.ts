@@ -14,6 +14,7 @@ import { copa } from './copa.ts';
 import { dctcp } from './dctcp.ts';
 import { nimbus } from './nimbus.ts';
 import { vegas } from './vegas.ts';
+import { loadAlgorithmFile, looksLikePath } from './load.ts';
 import type { Params } from './params.ts';
 
 export { aimd } from './aimd.ts';
@@ -31,6 +32,7 @@ export {
   type Measurements,
 } from './gca.ts';
 export type { Params } from './params.ts';
+export { loadAlgorithmFile, looksLikePath } from './load.ts';
 export { bbr, BbrFlow, bbrConfig, BBR_PARAMS, type BbrConfig, type BbrMode } from './bbr.ts';
 export { copa, CopaFlow, copaConfig, COPA_PARAMS, type CopaConfig, type CopaDeltaMode } from './copa.ts';
 export { vegas, VegasFlow, vegasConfig, VEGAS_PARAMS, type VegasConfig } from './vegas.ts';
@@ -76,4 +78,14 @@ export function getAlgorithm(name: string, params: Params = {}): Algorithm {
     );
   }
   return f(params);
+}
+
+/**
+ * Resolve an algorithm argument: a built-in name, or a path to a `.ts`/`.js` file (see
+ * {@link loadAlgorithmFile}), configured with `params`.
+ */
+export async function resolveAlgorithm(spec: string, params: Record<string, string>): Promise<Algorithm> {
+  if (algorithmNames().includes(spec) && !looksLikePath(spec)) return getAlgorithm(spec, params);
+  if (looksLikePath(spec)) return loadAlgorithmFile(spec, params);
+  return getAlgorithm(spec, params); // unknown name: a clear error listing the built-ins
 }

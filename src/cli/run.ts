@@ -3,13 +3,9 @@
  * or one from a file, printing one status line per second until SIGINT/SIGTERM.
  * @module
  */
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
 import {
-  classicAlgorithm,
   createLogger,
-  isAlgClass,
   parseLogLevel,
   silentLogger,
   LOG_LEVELS,
@@ -17,15 +13,15 @@ import {
   openIpc,
   startAgent,
   untilSignal,
-  type AlgClass,
-  type Algorithm,
   type Logger,
 } from '../agent/index.ts';
-import { algorithmNames, getAlgorithm } from '../algorithms/index.ts';
+import { algorithmNames, resolveAlgorithm } from '../algorithms/index.ts';
 import { isLoopback, startDashboard, type Dashboard } from '../dashboard/index.ts';
 import { ErrorCodes, PortusError } from '../errors.ts';
 import { isBpfTransport } from '../ipc/index.ts';
-import { importUserModule } from './user-module.ts';
+
+// the loader of algorithm files moved to src/algorithms (sweep workers use it too)
+export { loadAlgorithmFile, resolveAlgorithm } from '../algorithms/index.ts';
 
 /** Options of the `run` command. */
 export interface RunOptions {
@@ -96,79 +92,6 @@ export function parseParams(list: readonly string[]): Record<string, string> {
     out[item.slice(0, i)] = item.slice(i + 1);
   }
   return out;
-}
-
-function looksLikePath(s: string): boolean {
-  return s.includes('/') || /\.(m?[jt]s|cjs|cts)$/.test(s);
-}
-
-function isAlgorithmObject(x: unknown): x is Algorithm {
-  const o = x as Partial<Algorithm> | null;
-  return (
-    typeof o === 'object' &&
-    o !== null &&
-    typeof o.name === 'string' &&
-    typeof o.newFlow === 'function' &&
-    typeof o.datapathPrograms === 'function'
-  );
-}
-
-/** Turn one export into an Algorithm, or null if it is not one. */
-function fromExport(x: unknown, params: Record<string, string>): Algorithm | null {
-  if (isAlgClass(x)) return classicAlgorithm(x as AlgClass, params);
-  if (isAlgorithmObject(x)) return x;
-  if (typeof x === 'function') {
-    const fn = x as (...a: unknown[]) => unknown;
-    const isClass = /^class[\s{]/.test(Function.prototype.toString.call(fn));
-    if (isClass && typeof (fn.prototype as Partial<Algorithm>)?.newFlow === 'function') {
-      const inst = new (fn as unknown as new (p: Record<string, string>) => unknown)(params);
-      return isAlgorithmObject(inst) ? inst : null;
-    }
-  }
-  return null;
-}
-
-/**
- * Load an algorithm from a `.ts`/`.js` file: its default export or its only algorithm-like named
- * export — an AlgBase subclass (classic), an Algorithm object, or a class implementing Algorithm
- * (constructed with the params).
- */
-export async function loadAlgorithmFile(file: string, params: Record<string, string>): Promise<Algorithm> {
-  const url = pathToFileURL(resolve(file)).href;
-  let mod: Record<string, unknown>;
-  try {
-    mod = await importUserModule(url);
-  } catch (e) {
-    throw new PortusError(ErrorCodes.ALGORITHM, `cannot load ${file}: ${(e as Error).message}`, { cause: e });
-  }
-  if (mod.default !== undefined) {
-    const a = fromExport(mod.default, params);
-    if (a) return a;
-  }
-  const found: [string, Algorithm][] = [];
-  for (const [k, v] of Object.entries(mod)) {
-    if (k === 'default') continue;
-    const a = fromExport(v, params);
-    if (a) found.push([k, a]);
-  }
-  if (found.length === 1) return found[0][1];
-  if (found.length === 0) {
-    throw new PortusError(
-      ErrorCodes.ALGORITHM,
-      `${file} exports no algorithm (export an AlgBase subclass or an object with name, datapathPrograms and newFlow)`,
-    );
-  }
-  throw new PortusError(
-    ErrorCodes.ALGORITHM,
-    `${file} exports several algorithms (${found.map(([k]) => k).join(', ')}); export the one to run as default`,
-  );
-}
-
-/** Resolve the command's algorithm argument. */
-export async function resolveAlgorithm(spec: string, params: Record<string, string>): Promise<Algorithm> {
-  if (algorithmNames().includes(spec) && !looksLikePath(spec)) return getAlgorithm(spec, params);
-  if (looksLikePath(spec)) return loadAlgorithmFile(spec, params);
-  return getAlgorithm(spec, params); // unknown name: a clear error listing the built-ins
 }
 
 /** The BPF loader's log lines through the agent's logger. */

@@ -24,7 +24,7 @@ import {
 } from '../sim/index.ts';
 import { STOP_SIGNALS, type Agent, type Algorithm } from '../agent/index.ts';
 import { isLoopback, startDashboard, type Dashboard } from '../dashboard/index.ts';
-import { resolveAlgorithm } from './run.ts';
+import { resolveAlgorithm } from '../algorithms/index.ts';
 
 /** Options of `portus sim` as commander parses them. */
 interface SimOptions {

@@ -100,11 +100,26 @@ export function compileProgram(
   }
   lines.push('return 0;');
   const src = `return function program(r, c, now) {\n${lines.join('\n')}\n};`;
-  // The source is generated from numbers only (offsets, opcodes, instruction indices).
-  const factory = new Function('D', 'W', 'M', src) as (
-    d: Deopt,
-    w: typeof maxwrap,
-    m: typeof micros,
-  ) => CompiledProgram;
+  let factory = FACTORIES.get(src);
+  if (factory === undefined) {
+    // The source is generated from numbers only (offsets, opcodes, instruction indices).
+    factory = new Function('D', 'W', 'M', src) as Factory;
+    if (FACTORIES.size >= MAX_FACTORIES) FACTORIES.delete(FACTORIES.keys().next().value!);
+    FACTORIES.set(src, factory);
+  }
   return factory(deopt, maxwrap, micros);
 }
+
+type Factory = (
+  d: Deopt,
+  w: (a: number, b: number) => number,
+  m: (c: never, v: number, now: () => number) => void,
+) => CompiledProgram;
+
+/**
+ * Factories by source: the same program installed again (another flow, another simulation in the
+ * same thread) gets its function from the same factory, so V8 reuses the optimised code instead of
+ * compiling it anew for every installation. Oldest dropped first beyond MAX_FACTORIES.
+ */
+const FACTORIES = new Map<string, Factory>();
+const MAX_FACTORIES = 256;

@@ -67,7 +67,9 @@ export class FlowState {
   finishedUs = NaN;
   startedUs = NaN;
   stoppedUs = NaN;
-  appLimitPkts: number;
+  // number-valued fields get a number initialiser: a field declared bare starts as undefined
+  // (ES2022 class fields), so V8 would keep it tagged and box every double stored into it
+  appLimitPkts = 0;
 
   // sequence scoreboard (ring over seq & seqMask)
   seqCap = 256;
@@ -98,8 +100,8 @@ export class FlowState {
   dCount = 0;
 
   // control
-  cwndBytes: number;
-  cwndPkts: number;
+  cwndBytes = 0;
+  cwndPkts = 1;
   /** Window right after the latest cut (the visible ssthresh); NaN before any. */
   lastCutTo = NaN;
   rateBytesPerSec = 0;
@@ -110,7 +112,7 @@ export class FlowState {
   srtt = 0;
   rttvar = 0;
   minRtt = Infinity;
-  rto: number;
+  rto = 0;
   backoff = 1;
   rtoDeadline = 0;
   rtoTimerAt = Infinity;

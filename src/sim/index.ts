@@ -73,6 +73,7 @@ export { EventLog, eventsCsv, MAX_EVENTS, type EventKind, type LoggedEvent } fro
 export {
   lineChart,
   scatterChart,
+  throughputDelayChart,
   niceTicks,
   escapeXml,
   type LineChartOptions,

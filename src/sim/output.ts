@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Summary } from './metrics.ts';
 import type { TimeSeries } from './network.ts';
-import { lineChart, scatterChart, escapeXml, type XMarker } from './plot/svg.ts';
+import { lineChart, throughputDelayChart, escapeXml, type XMarker } from './plot/svg.ts';
 import type { ResolvedScenario } from './scenario.ts';
 import { eventsCsv, type EventLog } from './events-log.ts';
 import { describeFailure, type AlgorithmFailure } from './guard.ts';
@@ -310,11 +310,9 @@ export function plots(r: SimResult): Record<string, string> {
       series: [{ name: 'queueing delay', x: t, y: s.queueDelay.subarray(0, s.length) }],
       markers,
     }),
-    'throughput-delay.svg': scatterChart({
+    'throughput-delay.svg': throughputDelayChart({
       title: 'Throughput vs 95th-percentile queueing delay, per flow and per algorithm',
-      xLabel: '95th-percentile queueing delay (ms), better →',
       yLabel: 'mean throughput per flow (Mbit/s)',
-      invertX: true,
       points: [
         ...r.summary.flows.map((f) => ({
           label: `flow ${f.flow} (${f.alg})`,

@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Algorithm } from '../agent/index.ts';
 // Algorithm files load exactly as `portus sim --alg FILE` loads them.
-import { resolveAlgorithm } from '../cli/run.ts';
+import { resolveAlgorithm } from '../algorithms/index.ts';
 import {
   htmlReport,
   parseTrace,
@@ -50,8 +50,13 @@ export interface CellOutcome {
   error?: string;
   /** Wall-clock time of the simulation, ms (not part of results.csv). */
   wallMs: number;
-  /** The cell's report files (report.html, summary.json), gzip-compressed, base64. */
+  /**
+   * The cell's report files (report.html, summary.json): gzip-compressed, base64 (for the queue,
+   * where they travel through Redis), or the plain text when `plainFiles` is true (local threads:
+   * a string crosses to the main thread as a copy, so compressing would only cost CPU twice).
+   */
   files: Record<string, string>;
+  plainFiles?: boolean;
 }
 
 const mean = (xs: number[]): number => {
@@ -103,10 +108,14 @@ async function algorithmsOf(task: CellTask, sc: ReturnType<typeof resolveScenari
   return algs;
 }
 
-const pack = (text: string): string => gzipSync(text).toString('base64');
+const gzipBase64 = (text: string): string => gzipSync(text).toString('base64');
 
-/** Run one cell. Never throws: a failure is an outcome with `status: 'failed'`. */
-export async function runCell(task: CellTask): Promise<CellOutcome> {
+/**
+ * Run one cell. Never throws: a failure is an outcome with `status: 'failed'`. `plainFiles`: return
+ * the report files uncompressed (local threads).
+ */
+export async function runCell(task: CellTask, o: { plainFiles?: boolean } = {}): Promise<CellOutcome> {
+  const pack = o.plainFiles === true ? (text: string): string => text : gzipBase64;
   const t0 = performance.now();
   try {
     const trace =
@@ -119,6 +128,7 @@ export async function runCell(task: CellTask): Promise<CellOutcome> {
       status: 'ok',
       metrics: cellMetrics(r, task.testFlows),
       wallMs: performance.now() - t0,
+      ...(o.plainFiles === true ? { plainFiles: true } : {}),
       files: {
         'report.html': pack(htmlReport(r)),
         'summary.json': pack(JSON.stringify(toJson(r), null, 2) + '\n'),

@@ -5,7 +5,7 @@
  * linking to its cell's full report.
  * @module
  */
-import { escapeXml as e, scatterChart } from '../sim/index.ts';
+import { escapeXml as e, throughputDelayChart } from '../sim/index.ts';
 import { cellDir, fixed, type StoredResult } from './results.ts';
 import type { Cell, SweepSpec } from './spec.ts';
 
@@ -83,11 +83,9 @@ function scenarioSection(
   n: number,
 ): string {
   const st = standings(cells, results);
-  const svg = scatterChart({
+  const svg = throughputDelayChart({
     title: group,
-    xLabel: '95th-percentile queueing delay (ms), better →',
     yLabel: 'throughput per flow (Mbit/s)',
-    invertX: true,
     // in the spec's order, so each algorithm keeps its colour in every scenario
     points: [...st]
       .sort((a, b) => a.cells[0]!.index - b.cells[0]!.index)

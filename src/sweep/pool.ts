@@ -24,7 +24,7 @@ export interface Pool {
  * How to start a thread: import the entry next to this file — `thread.js` in the compiled build,
  * `thread.ts` from the sources, after registering tsx in the thread (Node 20 carries no loader
  * hooks into worker threads, whether registered with `register()` or `--import` in `execArgv`).
- * Algorithm files get their loader in the thread on demand, as in `portus sim` (cli/user-module).
+ * Algorithm files get their loader in the thread on demand, as in `portus sim` (algorithms/user-module).
  */
 function bootstrap(): string {
   const fromSource = extname(fileURLToPath(import.meta.url)) === '.ts';

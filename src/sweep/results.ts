@@ -11,7 +11,7 @@ import type { CellMetrics, CellOutcome } from './cell.ts';
 import type { Cell, SweepSpec } from './spec.ts';
 
 /** What result.json holds (the outcome without its files). */
-export type StoredResult = Omit<CellOutcome, 'files'>;
+export type StoredResult = Omit<CellOutcome, 'files' | 'plainFiles'>;
 
 /** The folder of one cell, relative to the output folder. */
 export const cellDir = (id: string): string => `cells/${id}`;
@@ -34,9 +34,12 @@ export function writeResult(out: string, o: CellOutcome): void {
   mkdirSync(dir, { recursive: true });
   for (const [name, packed] of Object.entries(o.files)) {
     if (!/^[\w.-]+$/.test(name)) continue; // file names come from cell.ts; never a path
-    writeFileSync(join(dir, name), gunzipSync(Buffer.from(packed, 'base64')));
+    writeFileSync(
+      join(dir, name),
+      o.plainFiles === true ? packed : gunzipSync(Buffer.from(packed, 'base64')),
+    );
   }
-  const { files: _files, ...stored } = o;
+  const { files: _files, plainFiles: _plain, ...stored } = o;
   const tmp = join(dir, `result.json.${process.pid}.tmp`);
   writeFileSync(tmp, JSON.stringify(stored, null, 2) + '\n');
   renameSync(tmp, join(dir, 'result.json'));

@@ -96,7 +96,7 @@ export async function runSweep(spec: SweepSpec, o: SweepOptions): Promise<SweepS
       );
     }
     writeResult(out, oc);
-    const { files: _files, ...stored } = oc;
+    const { files: _files, plainFiles: _plain, ...stored } = oc;
     results.set(oc.id, stored);
     done++;
     if (oc.status === 'failed') failed++;

@@ -10,5 +10,5 @@ import type { CellTask } from './spec.ts';
 const port = parentPort;
 if (port === null) throw new Error('src/sweep/thread is a worker-thread entry, not a module to import');
 port.on('message', (task: CellTask) => {
-  void runCell(task).then((outcome) => port.postMessage(outcome));
+  void runCell(task, { plainFiles: true }).then((outcome) => port.postMessage(outcome));
 });

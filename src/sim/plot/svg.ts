@@ -365,3 +365,22 @@ export function scatterChart(o: ScatterChartOptions): string {
   out.push('</svg>');
   return out.join('\n') + '\n';
 }
+
+/**
+ * The throughput–delay picture (as Pantheon draws it): 95th-percentile queueing delay on a reversed
+ * x axis, so better is up and to the right, against throughput per flow. Simulation reports and
+ * sweep leaderboards both draw it through here, so the two read the same way.
+ */
+export function throughputDelayChart(o: {
+  title: string;
+  yLabel: string;
+  points: ScatterChartOptions['points'];
+}): string {
+  return scatterChart({
+    title: o.title,
+    xLabel: '95th-percentile queueing delay (ms), better →',
+    yLabel: o.yLabel,
+    invertX: true,
+    points: o.points,
+  });
+}

@@ -1,5 +1,5 @@
 // Module resolution hooks for algorithm files loaded by `portus run` / `portus sim --alg FILE`
-// (registered by src/cli/user-module.ts with node:module's register(), which passes `self`: the
+// (registered by src/algorithms/user-module.ts with node:module's register(), which passes `self`: the
 // URLs of this package's entry points). Plain JavaScript: hooks run on Node's loader thread.
 //
 // 1. `import ... from 'portus'` (or 'portus/testing', 'portus/wire') in a file outside any
