@@ -40,7 +40,7 @@ export interface RunOptions {
    */
   pace?: number | undefined;
   /** Called with the in-process agent once it runs, before the first simulated event. */
-  onAgent?(agent: Agent): void | Promise<void>;
+  onAgent?: ((agent: Agent) => void | Promise<void>) | undefined;
 }
 
 /** Run a scenario in simulated time with the in-process agent. Deterministic for a given seed. */

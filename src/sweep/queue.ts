@@ -82,7 +82,7 @@ async function ready(q: Queue, url: string, timeoutMs: number): Promise<void> {
 /** Options of {@link runOnQueue}. */
 export interface QueueRunOptions {
   url: string;
-  name?: string;
+  name?: string | undefined;
   /** Called once per finished cell (in completion order). */
   onOutcome(o: CellOutcome): void;
   /** How often finished jobs are collected, ms (default 250). */

@@ -59,7 +59,7 @@ export interface CellTask {
   id: string;
   scenario: Scenario;
   /** Text of the scenario's trace, when it has one (`scenario.trace` is then only its name). */
-  traceText?: string;
+  traceText?: string | undefined;
   /** Where algorithm files named by a relative path are looked up. */
   baseDir: string;
   /** Indices of the flows (after `count` expansion) running the algorithm under test. */

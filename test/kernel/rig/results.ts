@@ -247,7 +247,7 @@ export interface IperfResult {
   seconds: number;
   /** Per-interval sender throughput (bits/s). */
   intervalsBps: number[];
-  error?: string;
+  error?: string | undefined;
 }
 
 interface IperfJson {
