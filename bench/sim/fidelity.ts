@@ -23,6 +23,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { resolveScenario, runSimulation, type Scenario } from '../../src/sim/index.ts';
+import { spread } from './stats.ts';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const SRC = join(root, 'bench/ns3/fidelity.cc');
@@ -195,17 +196,6 @@ async function runPortus(
     wallS: r.wallMs / 1000,
   };
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-
-/** One value, or the median and range of several. */
-const spread = (xs: number[], digits: number): string =>
-  xs.length === 1
-    ? xs[0]!.toFixed(digits)
-    : `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;
 
 /** The figures of one column: drops, or each flow's goodput, over the runs (seeds). */
 function fmt(

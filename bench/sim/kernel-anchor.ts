@@ -35,6 +35,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { spread } from './stats.ts';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const SRC = join(root, 'bench/sim/delayline.c');
@@ -272,15 +273,6 @@ async function runOnce(bin: string, c: Case, seed: number, tag: string, live: Se
     live.delete(rig);
   }
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-const spread = (xs: number[], digits: number): string =>
-  xs.length === 1
-    ? xs[0]!.toFixed(digits)
-    : `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;
 
 async function main(): Promise<void> {
   const why = unavailable();
