@@ -88,37 +88,47 @@ setTimeout(() => {
 }, 300);
 `;
 
-test('bpf: frames stay intact when the loader falls behind (the reused frame buffer)', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'portus-bpf-'));
-  writeFileSync(join(dir, 'portus-bpf-loader'), ECHO_LOADER, { mode: 0o755 });
-  const t = await openBpf({ dir });
-  try {
-    // 4000 messages of 8–250 bytes (~0.5 MB, far beyond a pipe's 64 KiB), each a distinct
-    // pattern, sent from one reused source buffer as the agent does: if the transport reused a
-    // frame buffer the stream still held, echoes would come back altered.
-    const n = 4000;
-    const src = new Uint8Array(256);
-    const sent: Buffer[] = [];
-    const got: Buffer[] = [];
-    const done = new Promise<void>((resolve) => {
-      t.onMessage((m) => {
-        got.push(Buffer.from(m));
-        if (got.length === n) resolve();
+// Bounded: a frame overwritten in the stream can corrupt a length header, and the loader would
+// then wait for bytes that never come; the timeout turns that into a failure, not a hang.
+test(
+  'bpf: frames stay intact when the loader falls behind (the reused frame buffer)',
+  { timeout: 30_000 },
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'portus-bpf-'));
+    writeFileSync(join(dir, 'portus-bpf-loader'), ECHO_LOADER, { mode: 0o755 });
+    const t = await openBpf({ dir });
+    try {
+      // 4000 messages of 8–250 bytes (~0.5 MB, far beyond a pipe's 64 KiB), each a distinct
+      // pattern, sent from one reused source buffer as the agent does: if the transport reused a
+      // frame buffer the stream still held, echoes would come back altered.
+      const n = 4000;
+      const src = new Uint8Array(256);
+      const sent: Buffer[] = [];
+      const got: Buffer[] = [];
+      const done = new Promise<void>((resolve, reject) => {
+        t.onMessage((m) => {
+          const i = got.length;
+          got.push(Buffer.from(m));
+          // fail at the first altered echo instead of waiting for all n
+          if (sent[i] !== undefined && !got[i]!.equals(sent[i]!))
+            reject(new Error(`message ${i} came back altered`));
+          else if (got.length === n) resolve();
+        });
       });
-    });
-    for (let i = 0; i < n; i++) {
-      const len = 8 + ((i * 37) % 243);
-      for (let j = 0; j < len; j++) src[j] = (i * 7 + j) & 0xff;
-      src.set([i & 0xff, (i >> 8) & 0xff], 0);
-      const msg = src.subarray(0, len);
-      sent.push(Buffer.from(msg));
-      t.send(msg, 'bpf');
+      for (let i = 0; i < n; i++) {
+        const len = 8 + ((i * 37) % 243);
+        for (let j = 0; j < len; j++) src[j] = (i * 7 + j) & 0xff;
+        src.set([i & 0xff, (i >> 8) & 0xff], 0);
+        const msg = src.subarray(0, len);
+        sent.push(Buffer.from(msg));
+        t.send(msg, 'bpf');
+      }
+      await done;
+      const bad = got.findIndex((m, i) => !m.equals(sent[i]!));
+      assert.equal(bad, -1, `message ${bad} came back altered`);
+    } finally {
+      await t.close();
+      rmSync(dir, { recursive: true, force: true });
     }
-    await done;
-    const bad = got.findIndex((m, i) => !m.equals(sent[i]!));
-    assert.equal(bad, -1, `message ${bad} came back altered`);
-  } finally {
-    await t.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  },
+);
