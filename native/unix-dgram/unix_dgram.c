@@ -14,9 +14,10 @@
  *   not delivered.
  * - Abstract addresses: a leading NUL byte in an address string means the abstract namespace.
  * - Replies: while JavaScript handles a batch it may stage replies to the senders of that batch's
- *   datagrams in a second arena (OUT_SLOTS slots); flush() sends them all with one sendmmsg(), so a
- *   batch costs one crossing into JavaScript and one system call each way. A destination whose
- *   send fails keeps its order: its later replies in the batch are not attempted, and JavaScript
+ *   datagrams in a second arena (OUT_SLOTS slots) and returns how many it staged; they then leave
+ *   together with one sendmmsg(), so a batch costs one crossing into JavaScript and one system call
+ *   each way (flush() sends staged replies early, when JavaScript must send something else
+ *   first). A destination whose send fails keeps its order: its later replies in the batch are not attempted, and JavaScript
  *   gets every unsent one back (status) to queue behind it.
  * - Writability: the socket's poll can also wait for POLLOUT (our own send buffer drained), and a
  *   "probe" (a socket connect()ed to one destination) waits for that destination's receive queue
@@ -73,6 +74,7 @@ typedef struct {
   int in_callback;
   napi_ref on_batch;
   napi_ref on_writable;
+  napi_ref on_unsent;
   napi_ref arena_ref, meta_ref, addrs_ref, out_ref, out_meta_ref;
   napi_async_context actx;
   uint8_t *arena;
@@ -155,9 +157,10 @@ static int to_addr(napi_env env, napi_value v, struct sockaddr_un *sa) {
   return (int)(offsetof(struct sockaddr_un, sun_path) + n + (abstract ? 0 : 1));
 }
 
-/* Call fn_ref(argc numbers) from a libuv callback, in its own handle scope. */
-static void call_js(napi_env env, napi_async_context actx, napi_ref fn_ref, int argc,
-                    const double *args) {
+/* Call fn_ref(argc numbers) from a libuv callback, in its own handle scope; returns what it
+ * returned as an int32 (0 if it returned no number or threw). */
+static int32_t call_js(napi_env env, napi_async_context actx, napi_ref fn_ref, int argc,
+                       const double *args) {
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);
   napi_value argv[2];
@@ -165,13 +168,17 @@ static void call_js(napi_env env, napi_async_context actx, napi_ref fn_ref, int 
   napi_value fn, recv, result;
   napi_get_reference_value(env, fn_ref, &fn);
   napi_get_global(env, &recv);
+  int32_t ret = 0;
   napi_status st = napi_make_callback(env, actx, recv, fn, argc, argv, &result);
   if (st == napi_pending_exception) {
     napi_value err;
     napi_get_and_clear_last_exception(env, &err);
     napi_fatal_exception(env, err);
+  } else if (st == napi_ok && napi_get_value_int32(env, result, &ret) != napi_ok) {
+    ret = 0;
   }
   napi_close_handle_scope(env, scope);
+  return ret;
 }
 
 static uint32_t hash_bytes(const uint8_t *b, int n) {
@@ -232,6 +239,18 @@ static int allowed(dsock *s, const struct ucred *c) {
   return 0;
 }
 
+static int flush_out(dsock *s, int count);
+
+/* Send the replies JavaScript staged while handling a batch (`count`, what onBatch returned);
+ * hand the ones not sent back to JavaScript (onUnsent(count), statuses in out meta). */
+static void flush_staged(dsock *s, int32_t count) {
+  if (count <= 0 || s->closing) return;
+  int unsent = flush_out(s, count);
+  if (unsent == 0) return;
+  double arg = unsent < 0 ? unsent : count;
+  call_js(s->env, s->actx, s->on_unsent, 1, &arg);
+}
+
 static void drain(dsock *s) {
   napi_env env = s->env;
   (void)env;
@@ -274,8 +293,9 @@ static void drain(dsock *s) {
     }
     s->in_callback = 1;
     double arg = n;
-    call_js(env, s->actx, s->on_batch, 1, &arg);
+    int32_t staged = call_js(env, s->actx, s->on_batch, 1, &arg);
     s->in_callback = 0;
+    flush_staged(s, staged);
     if (n < SLOTS) return; /* the queue is empty (one more recvmmsg would rarely find more) */
   }
 }
@@ -349,6 +369,7 @@ static void on_close(uv_handle_t *handle) {
   napi_env env = s->env;
   napi_delete_reference(env, s->on_batch);
   napi_delete_reference(env, s->on_writable);
+  napi_delete_reference(env, s->on_unsent);
   napi_delete_reference(env, s->arena_ref);
   napi_delete_reference(env, s->meta_ref);
   napi_delete_reference(env, s->addrs_ref);
@@ -379,10 +400,10 @@ static napi_value make_buffer(napi_env env, size_t size, void **data, napi_ref *
   return ab;
 }
 
-/* create(onBatch, onWritable, passcred, sndbuf, rcvbuf) →
+/* create(onBatch, onWritable, passcred, sndbuf, rcvbuf, onUnsent) →
  *   { handle, fd, arena, meta, addrs, slots, slotSize, addrMax, metaFields, sndbuf } */
 static napi_value js_create(napi_env env, napi_callback_info info) {
-  ARGS(5);
+  ARGS(6);
   bool passcred = false;
   int32_t sndbuf = 0, rcvbuf = 0;
   napi_get_value_bool(env, argv[2], &passcred);
@@ -440,6 +461,7 @@ static napi_value js_create(napi_env env, napi_callback_info info) {
   }
   CHECK(napi_create_reference(env, argv[0], 1, &s->on_batch));
   CHECK(napi_create_reference(env, argv[1], 1, &s->on_writable));
+  CHECK(napi_create_reference(env, argv[5], 1, &s->on_unsent));
   napi_value name;
   napi_create_string_utf8(env, "portus:unix-dgram", NAPI_AUTO_LENGTH, &name);
   CHECK(napi_async_init(env, NULL, name, &s->actx));

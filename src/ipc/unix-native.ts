@@ -122,11 +122,12 @@ interface NativeSocket {
 /** The addon's functions (a C addon, typed here). */
 interface Addon {
   create(
-    onBatch: (n: number) => void,
+    onBatch: (n: number) => number,
     onWritable: () => void,
     passCred: boolean,
     sndbuf: number,
     rcvbuf: number,
+    onUnsent: (n: number) => void,
   ): NativeSocket | number;
   bind(h: object, addr: string): number;
   connect(h: object, addr: string): number;
@@ -176,13 +177,9 @@ export function openDgramSocket(onDatagram: DatagramHandler, opts: DgramOptions 
   let staged = 0;
   const stagedTo: string[] = [];
 
-  const flushReplies = (): void => {
-    const n = staged;
-    if (n === 0 || handle === null) return;
-    staged = 0;
-    const r = a.flush(handle, n);
-    if (r === 0) return;
-    if (r < 0) return recvError(r); // staged metadata out of range: cannot happen
+  /** What the addon reports after sending `n` staged replies: hand back the ones not sent. */
+  const unsentReplies = (n: number): void => {
+    if (n < 0) return recvError(n); // staged metadata out of range: cannot happen
     const fields = native.outFields;
     for (let k = 0; k < n; k++) {
       if (outMeta[k * fields + 2] === 0) continue;
@@ -191,8 +188,20 @@ export function openDgramSocket(onDatagram: DatagramHandler, opts: DgramOptions 
     }
   };
 
-  const onBatch = (n: number): void => {
-    if (n < 0) return recvError(n);
+  const flushReplies = (): void => {
+    const n = staged;
+    if (n === 0 || handle === null) return;
+    staged = 0;
+    const r = a.flush(handle, n);
+    if (r !== 0) unsentReplies(r < 0 ? r : n);
+  };
+
+  /** One received batch; returns the number of replies staged, which the addon then sends. */
+  const onBatch = (n: number): number => {
+    if (n < 0) {
+      recvError(n);
+      return 0;
+    }
     const fields = native.metaFields;
     for (let i = 0; i < n; i++) {
       const m = i * fields;
@@ -223,19 +232,32 @@ export function openDgramSocket(onDatagram: DatagramHandler, opts: DgramOptions 
       currentFrom = from;
       try {
         onDatagram(view, from, flags, sender);
+      } catch (err) {
+        current = -1;
+        flushReplies(); // what the batch staged so far leaves now: after a throw the addon gets no count
+        throw err;
       } finally {
         current = -1;
       }
-      if (handle === null) return; // closed by the handler
+      if (handle === null) return 0; // closed by the handler (which sent what was staged)
     }
-    flushReplies();
+    const k = staged;
+    staged = 0;
+    return k;
   };
   const onWritable = (): void => {
     const fn = writable;
     writable = null;
     fn?.();
   };
-  const r = a.create(onBatch, onWritable, opts.passCred === true, opts.sndbuf ?? 0, opts.rcvbuf ?? 0);
+  const r = a.create(
+    onBatch,
+    onWritable,
+    opts.passCred === true,
+    opts.sndbuf ?? 0,
+    opts.rcvbuf ?? 0,
+    unsentReplies,
+  );
   if (typeof r === 'number') throw unavailable(`cannot create a unix datagram socket: errno ${-r}`);
   // used by onBatch, which runs only from the event loop, after this function returned
   const native: NativeSocket = r;
