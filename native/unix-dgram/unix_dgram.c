@@ -71,7 +71,6 @@ typedef struct {
   int sndbuf; /* granted send buffer (bytes) */
   int events;
   int closing;
-  int in_callback;
   napi_ref on_batch;
   napi_ref on_writable;
   napi_ref on_unsent;
@@ -179,6 +178,21 @@ static int32_t call_js(napi_env env, napi_async_context actx, napi_ref fn_ref, i
   }
   napi_close_handle_scope(env, scope);
   return ret;
+}
+
+/* Start polling `fd` for `events` on Node's loop, with an async context named `name` for the
+ * callbacks into JavaScript (what a socket and a probe both need). */
+static napi_status watch(napi_env env, uv_poll_t *poll, int fd, const char *name,
+                         napi_async_context *actx, int events, uv_poll_cb cb) {
+  napi_value res_name;
+  uv_loop_t *loop;
+  napi_status st = napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &res_name);
+  if (st == napi_ok) st = napi_async_init(env, NULL, res_name, actx);
+  if (st == napi_ok) st = napi_get_uv_event_loop(env, &loop);
+  if (st != napi_ok) return st;
+  if (uv_poll_init(loop, poll, fd) != 0 || uv_poll_start(poll, events, cb) != 0)
+    return napi_generic_failure;
+  return napi_ok;
 }
 
 static uint32_t hash_bytes(const uint8_t *b, int n) {
@@ -291,10 +305,8 @@ static void drain(dsock *s) {
       if (s->check_creds && (c == NULL || !allowed(s, c))) m[1] |= F_REJECTED;
       intern(s, i, (int)h->msg_namelen, m);
     }
-    s->in_callback = 1;
     double arg = n;
     int32_t staged = call_js(env, s->actx, s->on_batch, 1, &arg);
-    s->in_callback = 0;
     flush_staged(s, staged);
     if (n < SLOTS) return; /* the queue is empty (one more recvmmsg would rarely find more) */
   }
@@ -462,14 +474,8 @@ static napi_value js_create(napi_env env, napi_callback_info info) {
   CHECK(napi_create_reference(env, argv[0], 1, &s->on_batch));
   CHECK(napi_create_reference(env, argv[1], 1, &s->on_writable));
   CHECK(napi_create_reference(env, argv[5], 1, &s->on_unsent));
-  napi_value name;
-  napi_create_string_utf8(env, "portus:unix-dgram", NAPI_AUTO_LENGTH, &name);
-  CHECK(napi_async_init(env, NULL, name, &s->actx));
-  uv_loop_t *loop;
-  CHECK(napi_get_uv_event_loop(env, &loop));
-  uv_poll_init(loop, &s->poll, fd);
   s->events = UV_READABLE;
-  uv_poll_start(&s->poll, s->events, on_poll);
+  CHECK(watch(env, &s->poll, fd, "portus:unix-dgram", &s->actx, s->events, on_poll));
 
   int eff = 0;
   socklen_t sl = sizeof(eff);
@@ -635,13 +641,7 @@ static napi_value js_probe(napi_env env, napi_callback_info info) {
   p->env = env;
   p->fd = fd;
   CHECK(napi_create_reference(env, argv[1], 1, &p->cb));
-  napi_value name;
-  napi_create_string_utf8(env, "portus:unix-dgram-probe", NAPI_AUTO_LENGTH, &name);
-  CHECK(napi_async_init(env, NULL, name, &p->actx));
-  uv_loop_t *loop;
-  CHECK(napi_get_uv_event_loop(env, &loop));
-  uv_poll_init(loop, &p->poll, fd);
-  uv_poll_start(&p->poll, UV_WRITABLE, on_probe);
+  CHECK(watch(env, &p->poll, fd, "portus:unix-dgram-probe", &p->actx, UV_WRITABLE, on_probe));
   napi_value handle;
   CHECK(napi_create_external(env, p, NULL, NULL, &handle));
   return handle;
