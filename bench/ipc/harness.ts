@@ -21,6 +21,8 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 
 /** The load generator's result line. */
 export interface LoadResult {
+  /** How long the reports were sent (s). */
+  seconds: number;
   answered: number;
   unanswered: number;
   perSec: number;
@@ -36,9 +38,25 @@ export interface Proc {
   stop(): Promise<void>;
 }
 
-/** Spawn a process that prints `ready` once listening; lines of its stdout come from next(). */
-export async function start(cmd: string, args: string[]): Promise<Proc> {
-  const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+/** `cmd args`, or `taskset -c CPU cmd args` to keep it (and its threads) on one CPU. */
+const onCpu = (cmd: string, args: string[], cpu?: number): [string, string[]] =>
+  cpu === undefined ? [cmd, args] : ['taskset', ['-c', String(cpu), cmd, ...args]];
+
+/**
+ * Whether processes can be pinned to CPUs 0 and 1 (`taskset` from util-linux, two CPUs allowed):
+ * the benchmark's pinned placement needs it.
+ */
+export function canPin(): boolean {
+  const r = spawnSync('taskset', ['-c', '1', 'true']);
+  return r.status === 0;
+}
+
+/**
+ * Spawn a process that prints `ready` once listening; lines of its stdout come from next().
+ * With `cpu`, it runs on that CPU only.
+ */
+export async function start(cmd: string, args: string[], cpu?: number): Promise<Proc> {
+  const child = spawn(...onCpu(cmd, args, cpu), { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines: string[] = [];
   let waiter: ((l: string) => void) | null = null;
   createInterface({ input: child.stdout! }).on('line', (l) => {
@@ -66,16 +84,20 @@ export async function start(cmd: string, args: string[]): Promise<Proc> {
 }
 
 /** Our agent (aimd on the unix transport) in its own process: `bench/ipc/agent-proc.ts`. */
-export const startOurs = (sock: string): Promise<Proc> =>
-  start(process.execPath, [
-    '--expose-gc',
-    '--max-semi-space-size=128',
-    '--min-semi-space-size=128',
-    '--import',
-    'tsx',
-    AGENT_PROC,
-    sock,
-  ]);
+export const startOurs = (sock: string, cpu?: number): Promise<Proc> =>
+  start(
+    process.execPath,
+    [
+      '--expose-gc',
+      '--max-semi-space-size=128',
+      '--min-semi-space-size=128',
+      '--import',
+      'tsx',
+      AGENT_PROC,
+      sock,
+    ],
+    cpu,
+  );
 
 /** Run a program to completion; resolves with its last stdout line. */
 export function run(cmd: string, args: string[]): Promise<string> {
@@ -88,15 +110,18 @@ export function run(cmd: string, args: string[]): Promise<string> {
   });
 }
 
-/** Drive the agent at `agent` with `flows` closed-loop libccp flows for `seconds`. */
+/** Drive the agent at `agent` with `flows` closed-loop libccp flows for `seconds` (on `cpu`, if given). */
 export async function loadgen(
   tools: CTools,
   agent: string,
   dir: string,
   flows: number,
   seconds: number,
+  cpu?: number,
 ): Promise<LoadResult> {
-  const out = await run(tools.loadgen, [agent, join(dir, `lg-${flows}`), String(flows), String(seconds)]);
+  const out = await run(
+    ...onCpu(tools.loadgen, [agent, join(dir, `lg-${flows}`), String(flows), String(seconds)], cpu),
+  );
   return JSON.parse(out) as LoadResult;
 }
 
@@ -134,9 +159,14 @@ export async function captureTemplates(dir: string): Promise<string[]> {
   return t;
 }
 
-/** Two CPU-bound processes beside the benchmark; returns the function that stops them. */
-export function busy(): () => void {
-  const hogs = [0, 1].map(() => spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' }));
+/**
+ * Two CPU-bound processes beside the benchmark (with `pinned`, one on CPU 0 and one on CPU 1);
+ * returns the function that stops them.
+ */
+export function busy(pinned = false): () => void {
+  const hogs = [0, 1].map((cpu) =>
+    spawn(...onCpu(process.execPath, ['-e', 'for(;;){}'], pinned ? cpu : undefined), { stdio: 'ignore' }),
+  );
   return () => hogs.forEach((h) => h.kill('SIGKILL'));
 }
 

@@ -8,13 +8,23 @@
  *  - 1 flow: report→update p50 ≤ 1.3× the C agent's;
  *  - ≤ 200 bytes of heap per report; agent CPU per report no higher at 1000 flows than at 1.
  *
- * Also printed: both agents' CPU time per report (with two CPU-bound processes beside them their
- * throughput follows it) and system calls per report (counted by `perf stat` in separate short
- * runs, since counting costs each call something).
+ * How it decides with little noise: both agents are measured in interleaved rounds (C agent, ours,
+ * then ours, C agent, …) and compared by medians, with each figure's range printed beside it. And
+ * each condition is measured in two placements:
  *
- * Run: `npm run bench -- ipc` or `node --import tsx bench/ipc/run.ts [seconds per run]`.
- * (`bench/ipc/node-driver.ts` is the older driver written in Node; `bench/ipc/dispatch.ts` the
- * runtime alone, in process.) The machine is often shared: idle figures are noisy.
+ *  - pinned: the agent on CPU 0, the load generator on CPU 1 (and one hog on each CPU): the same
+ *    CPUs for both agents, so the ratio compares the agents and not the scheduler's choices;
+ *  - free: wherever the scheduler puts them. With two hogs on two CPUs the scheduler sometimes puts
+ *    the agent and the load generator on one CPU (each then gets about a third of it) and sometimes
+ *    on two (about half each), and an agent's throughput differs by 1.5× between the two; the
+ *    agent's CPU share per run, printed beside it, shows which one a run got.
+ *
+ * Also printed: both agents' CPU time per report and system calls per report (counted by
+ * `perf stat` in separate short runs, since counting costs each call something).
+ *
+ * Run: `npm run bench -- ipc` or `node --import tsx bench/ipc/run.ts [seconds per run] [--rounds N]`
+ * (default 2 s, 3 rounds: about 3 minutes). `bench/ipc/cpu.ts` prints just the CPU and system
+ * call figures, quickly; `bench/ipc/dispatch.ts` measures the runtime alone, in process.
  * @module
  */
 import { rmSync } from 'node:fs';
@@ -22,146 +32,222 @@ import { join } from 'node:path';
 import { buildCTools, type CTools } from './c/build.ts';
 import {
   busy,
+  canPin,
   captureTemplates,
-  cpuDuring,
-  loadgen as runLoadgen,
+  loadgen,
+  processCpuUs,
   run,
   start,
   startOurs,
   syscallsPerReport,
   type LoadResult,
+  type Proc,
 } from './harness.ts';
+import { median } from '../sim/stats.ts';
 import { tempDir } from '../../test/ipc/helpers.ts';
 
-const SECONDS = Number(process.argv[2] ?? 3);
+const args = process.argv.slice(2);
+const roundsAt = args.indexOf('--rounds');
+const ROUNDS = roundsAt >= 0 ? Number(args[roundsAt + 1]) : 3;
+const SECONDS = Number(args.find((a, i) => /^\d/.test(a) && i !== roundsAt + 1) ?? 2);
 const FLOWS = 1000;
+const AGENT_CPU = 0;
+const LOADGEN_CPU = 1;
 
-const loadgen = (tools: CTools, agent: string, dir: string, flows: number): Promise<LoadResult> =>
-  runLoadgen(tools, agent, dir, flows, SECONDS);
+/** One loadgen run against one agent. */
+interface Run {
+  load: LoadResult;
+  /** The agent's CPU time (user + system) per answered report, µs. */
+  cpuUs: number;
+  /** The agent's CPU time over the run's wall time (1 = one whole CPU). */
+  share: number;
+}
+type Who = 'c' | 'ours';
+type Runs = Record<Who, { one: Run[]; many: Run[] }>;
 
-interface Figures {
-  floor: { p50us: number; p99us: number };
-  c1: LoadResult;
-  cN: LoadResult;
-  o1: LoadResult;
-  oN: LoadResult;
-  /** CPU µs per report: ours and the C agent's, at 1 flow and at FLOWS. */
-  cpu1: number;
-  cpuN: number;
-  cCpu1: number;
-  cCpuN: number;
-  /** System calls per report at 1 flow and at FLOWS (null without perf). */
-  sys: { c1: number | null; cN: number | null; o1: number | null; oN: number | null };
+interface Session {
+  name: string;
+  runs: Runs;
   heapPerReport: number | null;
 }
 
-async function measure(tools: CTools, dir: string, templates: string[]): Promise<Figures> {
-  const floor = JSON.parse(await run(tools.pingpong, [dir, '20000'])) as Figures['floor'];
-  const cSock = join(dir, 'c-agent.sock');
-  const startC = (sock: string) => start(tools.agent, [sock, ...templates]);
-  const c = await startC(cSock);
-  const [c1, cCpu1] = await cpuDuring(c, () => loadgen(tools, cSock, dir, 1));
-  await c.stop();
-  const c2 = await startC(cSock); // a fresh agent: one datapath each
-  const [cN, cCpuN] = await cpuDuring(c2, () => loadgen(tools, cSock, dir, FLOWS));
-  await c2.stop();
-  rmSync(cSock, { force: true });
+/** Run the load generator against `proc` (listening at `sock`) and take the agent's CPU time. */
+async function measured(tools: CTools, proc: Proc, sock: string, dir: string, flows: number, cpu?: number) {
+  const pid = proc.child.pid!;
+  const a = processCpuUs(pid);
+  const load = await loadgen(tools, sock, dir, flows, SECONDS, cpu);
+  const b = processCpuUs(pid);
+  const us = b.user - a.user + b.sys - a.sys;
+  return { load, cpuUs: us / Math.max(1, load.answered), share: us / 1e6 / load.seconds } satisfies Run;
+}
 
+/** One condition in one placement: ROUNDS interleaved rounds of both agents at 1 and FLOWS flows. */
+async function session(tools: CTools, dir: string, templates: string[], name: string, pinned: boolean) {
+  const agentCpu = pinned ? AGENT_CPU : undefined;
+  const lgCpu = pinned ? LOADGEN_CPU : undefined;
   const oSock = join(dir, 'our-agent.sock');
-  const o = await startOurs(oSock);
-  const stats = async (): Promise<{ reports: number; heapBytes: number; gcs: number }> => {
-    o.send('measure');
-    return JSON.parse(await o.next());
+  const cSock = join(dir, 'c-agent.sock');
+  const ours = await startOurs(oSock, agentCpu);
+  const stats = async () => {
+    ours.send('measure');
+    return JSON.parse(await ours.next()) as { reports: number; heapBytes: number; gcs: number };
   };
-  o.send('mark');
-  await o.next();
-  const [o1, cpu1] = await cpuDuring(o, () => loadgen(tools, oSock, dir, 1));
-  await stats();
-  o.send('mark');
-  await o.next();
-  const [oN, cpuN] = await cpuDuring(o, () => loadgen(tools, oSock, dir, FLOWS));
-  const sN = await stats();
-  await o.stop();
-  const sys = {
-    c1: await syscallsPerReport(tools, startC, dir, 1),
-    cN: await syscallsPerReport(tools, startC, dir, FLOWS),
-    o1: await syscallsPerReport(tools, startOurs, dir, 1),
-    oN: await syscallsPerReport(tools, startOurs, dir, FLOWS),
-  };
-  const per = (us: number, r: LoadResult) => us / Math.max(1, r.answered);
-  return {
-    floor,
-    c1,
-    cN,
-    o1,
-    oN,
-    cpu1: per(cpu1, o1),
-    cpuN: per(cpuN, oN),
-    cCpu1: per(cCpu1, c1),
-    cCpuN: per(cCpuN, cN),
-    sys,
-    heapPerReport: sN.gcs === 0 ? sN.heapBytes / Math.max(1, sN.reports) : null,
-  };
+  const runs: Runs = { c: { one: [], many: [] }, ours: { one: [], many: [] } };
+  let heapPerReport: number | null = null;
+  try {
+    // a long-running agent is warm: compile its hot paths before measuring
+    await loadgen(tools, oSock, dir, 1, 1, lgCpu);
+    await loadgen(tools, oSock, dir, FLOWS, 1, lgCpu);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const flows of [1, FLOWS]) {
+        for (const who of round % 2 === 0 ? (['c', 'ours'] as const) : (['ours', 'c'] as const)) {
+          let r: Run;
+          if (who === 'c') {
+            // a fresh C agent per run: it serves one datapath
+            const c = await start(tools.agent, [cSock, ...templates], agentCpu);
+            r = await measured(tools, c, cSock, dir, flows, lgCpu);
+            await c.stop();
+            rmSync(cSock, { force: true });
+          } else {
+            const heap = round === 0 && flows === FLOWS;
+            if (heap) {
+              ours.send('mark');
+              await ours.next();
+            }
+            r = await measured(tools, ours, oSock, dir, flows, lgCpu);
+            if (heap) {
+              const s = await stats();
+              heapPerReport = s.gcs === 0 ? s.heapBytes / Math.max(1, s.reports) : null;
+            }
+          }
+          runs[who][flows === 1 ? 'one' : 'many'].push(r);
+        }
+      }
+    }
+  } finally {
+    await ours.stop();
+    rmSync(oSock, { force: true });
+  }
+  return { name, runs, heapPerReport } satisfies Session;
 }
 
 const f1 = (x: number) => x.toFixed(1);
 const k = (x: number) => `${(x / 1000).toFixed(1)}k`;
 const ok = (b: boolean) => (b ? 'meets' : 'MISSES');
+/** Median and range of a figure over the runs, formatted: `12.3 (11.9–13.0) µs`. */
+const med = (runs: Run[], pick: (r: Run) => number, fmt: (x: number) => string, unit = '') => {
+  const xs = runs.map(pick);
+  const range = xs.length > 1 ? ` (${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))})` : '';
+  return { m: median(xs), text: `${fmt(median(xs))}${range}${unit}` };
+};
 
-function print(name: string, f: Figures): void {
-  const lat = f.o1.p50us / f.c1.p50us;
-  const thr = f.oN.perSec / f.cN.perSec;
-  console.log(`\n-- ${name}`);
-  console.log(`floor, C ping-pong (64 B):     p50 ${f1(f.floor.p50us)} µs   p99 ${f1(f.floor.p99us)} µs`);
-  console.log(
-    `1 flow       C agent:   p50 ${f1(f.c1.p50us)} µs  p99 ${f1(f.c1.p99us)} µs  ${k(f.c1.perSec)} reports/s`,
+/** The targets of one session: 1-flow p50 ratio and FLOWS-flow throughput ratio (medians). */
+function ratios(s: Session) {
+  const p50 = (w: Who) => median(s.runs[w].one.map((r) => r.load.p50us));
+  const rate = (w: Who) => median(s.runs[w].many.map((r) => r.load.perSec));
+  return { lat: p50('ours') / p50('c'), thr: rate('ours') / rate('c') };
+}
+
+function print(s: Session): void {
+  const { c, ours } = s.runs;
+  const { lat, thr } = ratios(s);
+  const us = f1;
+  const row = (label: string, a: string, b: string, ratio: string, target = '') =>
+    console.log(`${label.padEnd(24)} ${a.padEnd(28)} ${b.padEnd(28)} ${ratio.padEnd(8)} ${target}`.trimEnd());
+  console.log(`\n-- ${s.name} (${ROUNDS} rounds of ${SECONDS} s; median (range))`);
+  row('', 'C agent', 'ours', 'ours ÷ C', 'target');
+  row(
+    '1 flow, p50',
+    med(c.one, (r) => r.load.p50us, us, ' µs').text,
+    med(ours.one, (r) => r.load.p50us, us, ' µs').text,
+    `${lat.toFixed(2)}x`,
+    `≤ 1.3x: ${ok(lat <= 1.3)}`,
   );
-  console.log(
-    `1 flow       ours:      p50 ${f1(f.o1.p50us)} µs  p99 ${f1(f.o1.p99us)} µs  ${k(f.o1.perSec)} reports/s` +
-      `   p50 ${lat.toFixed(2)}x C (target ≤ 1.3x: ${ok(lat <= 1.3)})`,
+  const p99 = [
+    med(c.one, (r) => r.load.p99us, us, ' µs'),
+    med(ours.one, (r) => r.load.p99us, us, ' µs'),
+  ] as const;
+  row('1 flow, p99', p99[0].text, p99[1].text, `${(p99[1].m / p99[0].m).toFixed(2)}x`);
+  row(
+    `${FLOWS} flows, reports/s`,
+    med(c.many, (r) => r.load.perSec, k, '/s').text,
+    med(ours.many, (r) => r.load.perSec, k, '/s').text,
+    `${thr.toFixed(2)}x`,
+    `≥ 0.8x: ${ok(thr >= 0.8)}`,
   );
-  console.log(
-    `${FLOWS} flows   C agent:   ${k(f.cN.perSec)} reports/s  p50 ${f1(f.cN.p50us)} µs  p99 ${f1(f.cN.p99us)} µs`,
+  const cpu = (runs: Run[]) => med(runs, (r) => r.cpuUs, us, ' µs');
+  const cpu1 = [cpu(c.one), cpu(ours.one)] as const;
+  const cpuN = [cpu(c.many), cpu(ours.many)] as const;
+  row('CPU per report, 1 flow', cpu1[0].text, cpu1[1].text, `${(cpu1[1].m / cpu1[0].m).toFixed(2)}x`);
+  row(
+    `CPU per report, ${FLOWS}`,
+    cpuN[0].text,
+    cpuN[1].text,
+    `${(cpuN[1].m / cpuN[0].m).toFixed(2)}x`,
+    `ours at ${FLOWS} ≤ at 1: ${ok(cpuN[1].m <= cpu1[1].m)}`,
   );
+  const shares = (runs: Run[]) => runs.map((r) => r.share.toFixed(2)).join(' ');
+  row(`CPU share, ${FLOWS} flows`, shares(c.many), shares(ours.many), '', '(per run: 1 = a whole CPU)');
   console.log(
-    `${FLOWS} flows   ours:      ${k(f.oN.perSec)} reports/s  p50 ${f1(f.oN.p50us)} µs  p99 ${f1(f.oN.p99us)} µs` +
-      `   ${thr.toFixed(2)}x C (target ≥ 0.8x: ${ok(thr >= 0.8)})`,
-  );
-  console.log(
-    `our CPU per report: ${f1(f.cpu1)} µs at 1 flow, ${f1(f.cpuN)} µs at ${FLOWS} flows ` +
-      `(target: no higher at ${FLOWS}: ${ok(f.cpuN <= f.cpu1)})`,
-  );
-  const sys = (x: number | null) => (x === null ? 'n/a (no perf)' : x.toFixed(2));
-  console.log(
-    `C agent's CPU per report: ${f1(f.cCpu1)} µs at 1 flow, ${f1(f.cCpuN)} µs at ${FLOWS} flows; ` +
-      `ours ÷ C at ${FLOWS}: ${(f.cpuN / f.cCpuN).toFixed(2)}x`,
-  );
-  console.log(
-    `system calls per report: C agent ${sys(f.sys.c1)} at 1 flow, ${sys(f.sys.cN)} at ${FLOWS}; ` +
-      `ours ${sys(f.sys.o1)} at 1 flow, ${sys(f.sys.oN)} at ${FLOWS}`,
-  );
-  console.log(
-    f.heapPerReport === null
+    s.heapPerReport === null
       ? 'our heap per report: not measured (a garbage collection ran during the run)'
-      : `our heap per report: ${f.heapPerReport.toFixed(0)} bytes (target ≤ 200: ${ok(f.heapPerReport <= 200)})`,
+      : `our heap per report: ${s.heapPerReport.toFixed(0)} bytes (target ≤ 200: ${ok(s.heapPerReport <= 200)})`,
   );
-  const lost = f.c1.unanswered + f.cN.unanswered + f.o1.unanswered + f.oN.unanswered;
+  const lost = [...c.one, ...c.many, ...ours.one, ...ours.many].reduce((n, r) => n + r.load.unanswered, 0);
   if (lost > 0) console.log(`WARNING: ${lost} reports unanswered`);
 }
 
 const tools = buildCTools();
 const { dir, cleanup } = tempDir('bench-ipc');
 try {
+  const pin = canPin();
   console.log(
-    `bench/ipc — libccp load generator (${SECONDS} s per run) against our agent (aimd) and a minimal C agent; node ${process.version}`,
+    `bench/ipc — libccp load generator against our agent (aimd) and a minimal C agent; node ${process.version}`,
   );
+  if (!pin) console.log('(no pinned placement: needs `taskset` from util-linux and two CPUs)');
   const templates = await captureTemplates(dir);
-  print('idle machine (shared with whatever else runs: noisy)', await measure(tools, dir, templates));
-  const stop = busy();
-  try {
-    print('two CPU-bound processes beside it', await measure(tools, dir, templates));
-  } finally {
-    stop();
+  const sessions: Session[] = [];
+  const floors: string[] = [];
+  for (const hogs of [false, true]) {
+    const cond = hogs ? 'two CPU-bound processes beside it' : 'idle machine';
+    for (const pinned of pin ? [true, false] : [false]) {
+      const stop = hogs ? busy(pinned) : () => {};
+      try {
+        const where = pinned
+          ? `pinned: agent on CPU ${AGENT_CPU}, load generator on CPU ${LOADGEN_CPU}`
+          : 'free placement';
+        const s = await session(tools, dir, templates, `${cond}, ${where}`, pinned);
+        print(s);
+        sessions.push(s);
+        if (!pinned) {
+          const floor = JSON.parse(await run(tools.pingpong, [dir, '20000'])) as {
+            p50us: number;
+            p99us: number;
+          };
+          floors.push(`${cond}: p50 ${f1(floor.p50us)} µs, p99 ${f1(floor.p99us)} µs`);
+        }
+      } finally {
+        stop();
+      }
+    }
+  }
+  console.log('\n-- floor: C two-process ping-pong over the same socket type (64 B), free placement');
+  for (const f of floors) console.log(f);
+  const startC = (sock: string) => start(tools.agent, [sock, ...templates]);
+  const sys = async (startAgent: (sock: string) => Promise<Proc>, flows: number) => {
+    const n = await syscallsPerReport(tools, startAgent, dir, flows);
+    return n === null ? 'n/a (no perf)' : n.toFixed(2);
+  };
+  console.log(
+    `\nsystem calls per report (idle, free): C agent ${await sys(startC, 1)} at 1 flow, ` +
+      `${await sys(startC, FLOWS)} at ${FLOWS}; ours ${await sys(startOurs, 1)} at 1 flow, ${await sys(startOurs, FLOWS)} at ${FLOWS}`,
+  );
+  console.log('\n-- summary: ours ÷ C agent (medians)');
+  for (const s of sessions) {
+    const { lat, thr } = ratios(s);
+    console.log(
+      `${s.name.padEnd(82)} 1 flow p50 ${lat.toFixed(2)}x (${ok(lat <= 1.3)})  ${FLOWS} flows ${thr.toFixed(2)}x (${ok(thr >= 0.8)})`,
+    );
   }
 } finally {
   cleanup();
