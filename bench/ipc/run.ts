@@ -163,11 +163,12 @@ function print(s: Session): void {
     `${lat.toFixed(2)}x`,
     `≤ 1.3x: ${ok(lat <= 1.3)}`,
   );
-  const p99 = [
-    med(c.one, (r) => r.load.p99us, us, ' µs'),
-    med(ours.one, (r) => r.load.p99us, us, ' µs'),
-  ] as const;
-  row('1 flow, p99', p99[0].text, p99[1].text, `${(p99[1].m / p99[0].m).toFixed(2)}x`);
+  /** A latency row without a target: medians, ranges, ratio. */
+  const latency = (label: string, a: Run[], b: Run[], pick: (r: Run) => number) => {
+    const [x, y] = [med(a, pick, us, ' µs'), med(b, pick, us, ' µs')];
+    row(label, x.text, y.text, `${(y.m / x.m).toFixed(2)}x`);
+  };
+  latency('1 flow, p99', c.one, ours.one, (r) => r.load.p99us);
   row(
     `${FLOWS} flows, reports/s`,
     med(c.many, (r) => r.load.perSec, k, '/s').text,
@@ -175,6 +176,8 @@ function print(s: Session): void {
     `${thr.toFixed(2)}x`,
     `≥ 0.8x: ${ok(thr >= 0.8)}`,
   );
+  latency(`${FLOWS} flows, p50`, c.many, ours.many, (r) => r.load.p50us);
+  latency(`${FLOWS} flows, p99`, c.many, ours.many, (r) => r.load.p99us);
   const cpu = (runs: Run[]) => med(runs, (r) => r.cpuUs, us, ' µs');
   const cpu1 = [cpu(c.one), cpu(ours.one)] as const;
   const cpuN = [cpu(c.many), cpu(ours.many)] as const;
