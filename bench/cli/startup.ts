@@ -5,7 +5,7 @@
  * interleaved (one of each command per round) so that load from other processes affects all of
  * them alike; the figure is the median wall time of each. Target (issue #10): ≤ 2× bare node. Never fails on timing.
  * It runs in the checkout, so the figures include bin/portus.js's stale-dist check (one stat per
- * file under src/, about 3 ms of CPU), which an installed package (no src/) does not pay.
+ * file under src/, 3-6 ms of CPU), which an installed package (no src/) does not pay.
  *
  *   node --import tsx bench/cli/startup.ts [rounds]
  */
