@@ -4,8 +4,11 @@
 // leaves declaration files alone (TypeScript issue #61037), so this script rewrites the relative
 // specifiers of the emitted `.d.ts` files, copies the one plain-JavaScript source (the CLI's module
 // hooks), and then verifies that no emitted file still refers to a `.ts` module.
+// Last, it sets dist/cli/main.js's modification time to the moment the build started (before tsc
+// read src/): bin/portus.js, in a checkout, runs the sources instead of a dist/ older than any file
+// under src/, and a file saved while tsc ran counts as newer than the build.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +31,7 @@ function walk(dir) {
 }
 
 rmSync(DIST, { recursive: true, force: true });
+const started = new Date();
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 const r = spawnSync(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
 if (r.status !== 0) process.exit(r.status ?? 1);
@@ -54,6 +58,7 @@ if (bad.length > 0) {
   console.error(`build: ${bad.length} emitted import(s) still name a .ts module:\n${bad.join('\n')}`);
   process.exit(1);
 }
+utimesSync(join(DIST, 'cli/main.js'), started, started);
 console.log(
   `build: ${files.length} files in dist/ (${rewritten} declaration files rewritten to .js imports)`,
 );

@@ -24,6 +24,7 @@ import { RateLimiter, STOP_SIGNALS, createLogger } from '../agent/index.ts';
 import { fillAck, type FlowState } from './datapath-acks.ts';
 import { LEVELS, datapathCommand, datapathLogLevel, type DatapathCliOptions } from './datapath-args.ts';
 import { humanOutput, type Emit, type HumanOutput } from './datapath-output.ts';
+import { EXIT_PIPE_CLOSED, onClosedPipe } from './stdout.ts';
 
 export { datapathLogLevel, type DatapathCliOptions } from './datapath-args.ts';
 
@@ -70,6 +71,8 @@ interface Run {
   finished: boolean;
   stopping: boolean;
   signal: string;
+  /** stdout's reader went away (`portus datapath --json | head`): stop like on a signal, exit 141. */
+  pipeClosed: boolean;
   /** Ends the current {@link sleep} early (a stop signal). */
   wake: (() => void) | null;
 }
@@ -146,6 +149,7 @@ function newRun(opts: DatapathCliOptions, out: (line: string) => void): Run {
     finished: false,
     stopping: false,
     signal: '',
+    pipeClosed: false,
     wake: null,
   };
   return run;
@@ -350,19 +354,60 @@ function summary(run: Run, undelivered: number): Record<string, unknown> {
   };
 }
 
+/** The run itself, from `init` to the summary (the transport and signals are set up by the caller). */
+async function serve(run: Run, dp: Datapath, transport: Transport, socketPath: string): Promise<number> {
+  const { opts } = run;
+  advance(run, run.wallUs());
+  const initCode = dp.init();
+  if (initCode !== 0) throw new PortusError(ErrorCodes.USAGE, `datapath init failed (${initCode})`);
+  if (run.agentGone && opts.reconnect !== true) {
+    throw new PortusError(
+      ErrorCodes.IPC_UNAVAILABLE,
+      `no agent listening at ${opts.agent} (start one with \`portus run\`)`,
+    );
+  }
+  run.emit('ready', { id: opts.id, socket: socketPath, agent: opts.agent });
+  await waitForInstalls(run);
+  startFlows(run, dp);
+  await ackLoop(run, dp);
+  advance(run, run.wallUs());
+  for (const sid of [...run.flows.keys()]) {
+    dp.freeConnection(sid);
+    run.emit('flow_close', { sid });
+  }
+  // Every queued message (the closes included) leaves before the transport closes.
+  const drainMs = opts.drainMs ?? 5000;
+  const undelivered = transport.drain ? await transport.drain(drainMs) : 0;
+  if (undelivered > 0) {
+    run.diag(
+      'warn',
+      'undelivered',
+      `${undelivered} messages (closes included) were still queued for the agent after ${drainMs} ms and are lost`,
+    );
+  }
+  run.finished = true;
+  run.emit('summary', summary(run, undelivered));
+  return 0;
+}
+
 /**
  * Run the standalone datapath until `duration` has elapsed (or SIGINT/SIGTERM/SIGHUP). Resolves to
  * the exit code. Writes its output lines through `out` (default: stdout).
+ *
+ * With the default `out`, a closed stdout (`portus datapath --json | head`) stops the run as a
+ * signal does: the flows are closed and their CLOSE messages drained to the agent (which would
+ * otherwise keep them until its idle timeout), nothing more is printed, and it resolves to
+ * {@link EXIT_PIPE_CLOSED}.
  * @throws PortusError(IPC_UNAVAILABLE) when no agent listens at `opts.agent` (without `reconnect`).
  */
-export async function runDatapath(
-  opts: DatapathCliOptions,
-  out: (line: string) => void = (l) => process.stdout.write(l + '\n'),
-): Promise<number> {
+export async function runDatapath(opts: DatapathCliOptions, out?: (line: string) => void): Promise<number> {
   if (opts.ipc !== 'unix')
     throw new PortusError(ErrorCodes.USAGE, `--ipc ${opts.ipc} is not supported (only unix)`);
   const socketPath = opts.socket ?? `/tmp/ccp/datapath-${process.pid}`;
-  const run = newRun(opts, out);
+  const toStdout = (l: string): void => {
+    if (!run.pipeClosed) process.stdout.write(l + '\n');
+  };
+  const run = newRun(opts, out ?? toStdout);
   const transport: Transport = await openUnix({ path: socketPath, peer: opts.agent });
   transport.onError?.((err) => run.diag('warn', 'transport', err.message));
   const dp = createDatapath(datapathConfig(run, transport));
@@ -373,44 +418,25 @@ export async function runDatapath(
     run.wake?.();
   };
   for (const sig of STOP_SIGNALS) process.once(sig, onSignal);
+  const removePipeHandler =
+    out === undefined
+      ? onClosedPipe(process.stdout, () => {
+          run.pipeClosed = true;
+          run.stopping = true;
+          run.wake?.();
+        })
+      : () => {};
   const watcher = opts.reconnect === true ? watchAgent(run, dp) : null;
+  let code: number;
   try {
-    advance(run, run.wallUs());
-    const initCode = dp.init();
-    if (initCode !== 0) throw new PortusError(ErrorCodes.USAGE, `datapath init failed (${initCode})`);
-    if (run.agentGone && opts.reconnect !== true) {
-      throw new PortusError(
-        ErrorCodes.IPC_UNAVAILABLE,
-        `no agent listening at ${opts.agent} (start one with \`portus run\`)`,
-      );
-    }
-    run.emit('ready', { id: opts.id, socket: socketPath, agent: opts.agent });
-    await waitForInstalls(run);
-    startFlows(run, dp);
-    await ackLoop(run, dp);
-    advance(run, run.wallUs());
-    for (const sid of [...run.flows.keys()]) {
-      dp.freeConnection(sid);
-      run.emit('flow_close', { sid });
-    }
-    // Every queued message (the closes included) leaves before the transport closes.
-    const drainMs = opts.drainMs ?? 5000;
-    const undelivered = transport.drain ? await transport.drain(drainMs) : 0;
-    if (undelivered > 0) {
-      run.diag(
-        'warn',
-        'undelivered',
-        `${undelivered} messages (closes included) were still queued for the agent after ${drainMs} ms and are lost`,
-      );
-    }
-    run.finished = true;
-    run.emit('summary', summary(run, undelivered));
-    return 0;
+    code = await serve(run, dp, transport, socketPath);
   } finally {
     if (watcher !== null) clearInterval(watcher);
     for (const sig of STOP_SIGNALS) process.removeListener(sig, onSignal);
     run.finished = true;
     run.limited.close();
     await transport.close();
+    removePipeHandler();
   }
+  return run.pipeClosed ? EXIT_PIPE_CLOSED : code;
 }

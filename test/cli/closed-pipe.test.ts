@@ -7,7 +7,11 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { once } from 'node:events';
 import { EXIT_PIPE_CLOSED } from '../../src/cli/stdout.ts';
+import { silentLogger, startAgent } from '../../src/agent/index.ts';
+import { aimd } from '../../src/algorithms/index.ts';
+import { openUnix } from '../../src/ipc/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'portus-pipe-'));
 
@@ -90,4 +94,77 @@ test('portus datapath --json | head -c 1: exits 141 at its next line, without a 
   );
   assert.ok(r.read >= 1);
   assertQuiet(r);
+});
+
+test('portus datapath --json | head: closes every flow at the agent (real agent, unix socket) before exiting 141', async () => {
+  const agentSock = join(dir, 'agent.sock');
+  const agent = startAgent({
+    transport: await openUnix({ path: agentSock }),
+    algorithms: [aimd()],
+    log: silentLogger,
+  });
+  const flows = 3;
+  const closes: { sid: number; detail: string }[] = [];
+  const created: number[] = [];
+  let allClosed = (): void => {};
+  const closed = new Promise<void>((r) => (allClosed = r));
+  agent.onEvent((e) => {
+    if (e.kind === 'flow-create') created.push(e.sid);
+    if (e.kind === 'flow-close') closes.push({ sid: e.sid, detail: e.detail });
+    if (closes.length === flows) allClosed();
+  });
+  try {
+    const child = spawn(
+      process.execPath,
+      [
+        'bin/portus.js',
+        'datapath',
+        '--json',
+        '--agent',
+        agentSock,
+        '--socket',
+        join(dir, 'dp-head.sock'),
+        '--flows',
+        String(flows),
+        '--rate',
+        '200',
+        '--duration',
+        '60',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d: string) => (stderr += d));
+    // As `head` does: read until every flow has started and reported, then close the pipe.
+    let text = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => {
+      text += d;
+      if (!child.stdout.destroyed && (text.match(/"ev":"set_cwnd"/g) ?? []).length >= flows) {
+        child.stdout.destroy();
+      }
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
+    clearTimeout(timer);
+    assert.equal(signal, null, stderr);
+    assert.equal(code, EXIT_PIPE_CLOSED, stderr);
+    assert.doesNotMatch(stderr, /EPIPE|Error|at .*\.ts:\d+/, stderr);
+    assert.equal(created.length, flows, 'the agent saw every flow start');
+    // The closes were sent before the process exited; the agent reads them from its socket (bounded
+    // wait: without them it would keep the flows until its idle timeout).
+    let bound: NodeJS.Timeout | undefined;
+    await Promise.race([closed, new Promise((r) => (bound = setTimeout(r, 5000)))]);
+    clearTimeout(bound);
+    assert.equal(agent.stats().flows, 0, 'the agent holds no flow of the gone datapath');
+    assert.deepEqual(
+      closes.map((c) => c.sid).sort(),
+      [...created].sort(),
+      'a CLOSE for every flow reached the agent',
+    );
+    for (const c of closes) assert.equal(c.detail, 'datapath closed the flow');
+  } finally {
+    await agent.close();
+  }
 });
