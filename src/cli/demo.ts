@@ -56,10 +56,11 @@ export function demoAlgorithms(available: readonly string[] = algorithmNames()):
 
 /**
  * How an algorithm reacts to congestion, judged from its own flows only (the queue is shared, so
- * every flow sees the same queueing delay whatever it does): each window cut of at least one
- * MSS in the metrics window is loss-driven when one of the same flow's own loss or timeout events
- * came within two of its median RTTs before it, and otherwise driven by delay or by the
- * algorithm's model (Vegas, Copa, BBR). Mostly loss-driven cuts make an algorithm loss-based.
+ * every flow sees the same queueing delay whatever it does): each window cut in the metrics
+ * window (a drop of at least one whole packet: the simulator logs nothing else, see
+ * `Network.setCwnd`) is loss-driven when one of the same flow's own loss or timeout events came
+ * within two of its median RTTs before it, and otherwise driven by delay or by the algorithm's
+ * model (Vegas, Copa, BBR). Mostly loss-driven cuts make an algorithm loss-based.
  */
 export function congestionStyle(r: SimResult, alg: string): string {
   const w = r.summary.window;
@@ -71,7 +72,6 @@ export function congestionStyle(r: SimResult, alg: string): string {
   let paced = false;
   for (const f of r.summary.flows) {
     if (f.alg !== alg) continue;
-    const mss = r.scenario.net.flows[f.flow]?.mss ?? 1448;
     const reach = 2 * (Number.isFinite(f.rttMs.p50) ? f.rttMs.p50 : f.propRttMs) * 1000;
     let lastLoss = -Infinity;
     for (const e of r.events.events) {
@@ -81,7 +81,7 @@ export function congestionStyle(r: SimResult, alg: string): string {
         if (e.kind === 'loss' && e.timeUs >= from && e.timeUs <= to) losses += e.a;
         continue;
       }
-      if (e.timeUs < from || e.timeUs > to || e.a - e.b < mss) continue;
+      if (e.timeUs < from || e.timeUs > to) continue;
       if (e.timeUs - lastLoss <= reach) lossDriven++;
       else delayDriven++;
     }

@@ -99,7 +99,8 @@ export class FlowState {
   txHigh = -1;
   dCount = 0;
 
-  // control
+  // control: the window is whole packets, as ccp-kernel's snd_cwnd (see Network.setCwnd)
+  /** `cwndPkts × mss`: the window in bytes, as the datapath reads it back (`snd_cwnd`). */
   cwndBytes = 0;
   cwndPkts = 1;
   /** Window right after the latest cut (the visible ssthresh); NaN before any. */
@@ -162,8 +163,8 @@ export class FlowState {
     this.mss = cfg.mss;
     this.wire = cfg.mss + headerBytes;
     this.appLimitPkts = Number.isFinite(cfg.bytes) ? Math.ceil(cfg.bytes / cfg.mss) : Infinity;
-    this.cwndBytes = cfg.initCwndBytes;
     this.cwndPkts = Math.max(1, Math.floor(cfg.initCwndBytes / cfg.mss));
+    this.cwndBytes = this.cwndPkts * cfg.mss;
     this.rto = initialRtoUs;
   }
 

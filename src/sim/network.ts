@@ -218,15 +218,23 @@ export class Network {
     this.hooks = h;
   }
 
-  /** Set a flow's congestion window in bytes (the datapath's set_cwnd). */
+  /**
+   * Set a flow's congestion window in bytes (the datapath's set_cwnd). As ccp-kernel does
+   * (`snd_cwnd = bytes / mss`), the sender keeps whole packets (at least one) and reports
+   * packets × MSS back through `snd_cwnd`, which libccp loads into `Cwnd` and re-applies after
+   * every program run. So the window is `cwndPkts`; `cwndBytes` is always `cwndPkts × mss`, and a
+   * cut is logged only when the packet count goes down — not when the agent's unaligned value
+   * (e.g. Reno's 312349 bytes) comes back aligned (311320 = 215 × 1448) on the next ACK.
+   */
   setCwnd(flow: number, bytes: number): void {
     const f = this.flows[flow]!;
-    if (bytes < f.cwndBytes && f.active) {
-      this.log.add(this.now, flow, 'cut', f.cwndBytes, bytes);
-      f.lastCutTo = bytes;
+    const pkts = Math.max(1, Math.floor(bytes / f.mss));
+    if (pkts < f.cwndPkts && f.active) {
+      this.log.add(this.now, flow, 'cut', f.cwndPkts * f.mss, pkts * f.mss);
+      f.lastCutTo = pkts * f.mss;
     }
-    f.cwndBytes = bytes;
-    f.cwndPkts = Math.max(1, Math.floor(bytes / f.mss));
+    f.cwndPkts = pkts;
+    f.cwndBytes = pkts * f.mss;
     if (this.inHook !== flow) trySend(this, f);
   }
 

@@ -43,6 +43,24 @@ test('the demo judges each algorithm from its own flows, not from the shared que
   assert.match(congestionStyle(r, 'vegas'), /without waiting for its own losses/);
 });
 
+test("the verdict counts Vegas' one-packet backoffs, and only real decreases of the window", async () => {
+  // Vegas backs off one packet per RTT on delay. Before the simulator logged cuts in whole packets,
+  // Reno-style unaligned windows coming back aligned made a sub-MSS "cut" per RTT; the verdict
+  // skipped every cut under one MSS, Vegas' real ones too, and called Vegas loss-based here.
+  const algs = ['reno', 'aimd', 'vegas', 'nimbus'];
+  const r = await runSimulation(
+    resolveScenario({
+      duration: '12s',
+      warmup: '7s',
+      flows: algs.map((alg, i) => ({ alg, start: `${2 * i}s` })),
+    }),
+  );
+  const cuts = r.events.events.filter((e) => e.kind === 'cut');
+  assert.ok(cuts.every((e) => e.a - e.b >= 1448 && e.b % 1448 === 0));
+  assert.match(congestionStyle(r, 'vegas'), /without waiting for its own losses/);
+  assert.match(congestionStyle(r, 'reno'), /after its own losses \(loss-based/);
+});
+
 test('portus demo: several algorithms, one agent process, staggered starts explained', () => {
   const dir = mkdtempSync(join(tmpdir(), 'portus-demo-test-'));
   try {
