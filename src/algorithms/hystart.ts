@@ -1,9 +1,9 @@
 /**
  * HyStart's delay-increase detection (Ha and Rhee, "Taming the Elephants: New TCP Slow Start";
- * Linux tcp_cubic.c, HYSTART_DELAY), the CCP way: the datapath program folds, per ACK, the flow's
- * minimum RTT and the minimum over the first {@link HYSTART_MIN_SAMPLES} RTT samples of the report
- * ({@link withHystart}); the agent decides per report ({@link HyStart.onReport}). Slow start ends
- * (ssthresh = cwnd) when a round's minimum RTT exceeds the flow's minimum by
+ * Linux tcp_cubic.c, HYSTART_DELAY), the CCP way: the datapath program folds, per ACK, the
+ * report's minimum RTT and the minimum of the latest block of {@link HYSTART_MIN_SAMPLES} RTT
+ * samples ({@link withHystart}); the agent decides per report ({@link HyStart.onReport}). Slow
+ * start ends (ssthresh = cwnd) when a round's minimum RTT exceeds the flow's minimum by
  * clamp(minRTT / 8, 4 ms, 16 ms). ACK-train detection (HYSTART_ACK_TRAIN) is not implemented.
  * See docs/algorithms.md for how a once-per-RTT report changes the detection.
  * @module
