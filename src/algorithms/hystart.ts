@@ -122,9 +122,13 @@ export class HyStart {
     return exit;
   }
 
-  /** Re-arm after a timeout (Linux resets HyStart on entering TCP_CA_Loss). */
+  /**
+   * Re-arm after a timeout: Linux's Cubic clears its state, `delay_min` and `found` among it, on
+   * entering TCP_CA_Loss.
+   */
   reset(now: number): void {
     this.found = false;
+    this.delayMin = 0;
     this.newRound(now);
   }
 
