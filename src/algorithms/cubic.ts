@@ -1,12 +1,14 @@
 /**
  * Cubic on generic-cong-avoid (spec algorithms.md §2.6): window in packets, C = 0.4, β = 0.3
- * (multiplicative factor 0.7), fast convergence and TCP friendliness on, no HyStart. The elapsed
+ * (multiplicative factor 0.7), fast convergence and TCP friendliness on. HyStart (delay increase
+ * only) is opt-in with `hystart=true`; off, as the spec's reference, by default. The elapsed
  * time is `now + d_min − epoch_start`, as Linux and the paper-era code (the spec's choice).
  * @module
  */
 import type { Algorithm } from '../agent/index.ts';
 import { gcaConfig, genericCongAvoid, type GcaFlow, type Measurements } from './gca.ts';
-import type { Params } from './params.ts';
+import { ErrorCodes, PortusError } from '../errors.ts';
+import { boolParam, type Params } from './params.ts';
 
 const C = 0.4;
 const BETA = 0.3;
@@ -104,10 +106,20 @@ export class CubicFlow implements GcaFlow {
   }
 }
 
-/** Cubic. Parameters: those of generic-cong-avoid (`GCA_PARAMS`). */
+/** Cubic's own parameter names, beside generic-cong-avoid's (`GCA_PARAMS`). */
+export const CUBIC_PARAMS = ['hystart'] as const;
+
+/**
+ * Cubic. Parameters: those of generic-cong-avoid (`GCA_PARAMS`) and `hystart` (true: leave slow
+ * start on HyStart's delay increase, as Linux's Cubic does by default; default false).
+ */
 export function cubic(params: Params = {}): Algorithm {
-  return genericCongAvoid(
-    { name: 'cubic', newFlow: (init, mss, now) => new CubicFlow(init, mss, now) },
-    gcaConfig('cubic', params),
-  );
+  const { hystart, ...gca } = params;
+  const cfg = gcaConfig('cubic', gca, CUBIC_PARAMS);
+  if (hystart !== undefined) cfg.hystart = boolParam('cubic', params, 'hystart');
+  if (cfg.hystart === true && cfg.ssInFold) {
+    // ss_in_fold slow-starts in the datapath with no report before the first loss.
+    throw new PortusError(ErrorCodes.ALGORITHM, 'cubic: hystart and ss_in_fold exclude each other');
+  }
+  return genericCongAvoid({ name: 'cubic', newFlow: (init, mss, now) => new CubicFlow(init, mss, now) }, cfg);
 }

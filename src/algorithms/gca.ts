@@ -7,6 +7,7 @@
 import type { Algorithm, DatapathHandle, DatapathInfo, Flow, Report } from '../agent/index.ts';
 import { ErrorCodes, PortusError } from '../errors.ts';
 import { boolParam, checkParams, numParam, type Params } from './params.ts';
+import { HyStart, withHystart } from './hystart.ts';
 import { ACK_UPDATE_PROG, INTERVAL_PROG, INTERVAL_RTT_PROG, SS_UPDATE_PROG } from './programs.ts';
 
 /** One report, as generic-cong-avoid reads it. */
@@ -56,6 +57,11 @@ export interface GcaConfig {
   compensateUpdate: boolean;
   /** Reset the reduction deficit after this many RTTs since the last reduction (0 = never). */
   deficitTimeout: number;
+  /**
+   * Leave slow start on HyStart's delay increase (src/algorithms/hystart.ts); absent = off.
+   * Cubic's `hystart` parameter sets it.
+   */
+  hystart?: boolean;
 }
 
 /** Parameter names (`--param k=v`) understood by every generic-cong-avoid algorithm. */
@@ -72,9 +78,12 @@ export const GCA_PARAMS = [
 /** Default slow-start threshold (0x7fffffff bytes). */
 export const DEFAULT_SS_THRESH = 0x7fffffff;
 
-/** Parse generic-cong-avoid parameters. */
-export function gcaConfig(alg: string, params: Params): GcaConfig {
-  checkParams(alg, params, GCA_PARAMS);
+/**
+ * Parse generic-cong-avoid parameters. `own` names the algorithm's own parameters (already taken
+ * out of `params`), only so that the error for an unknown name lists them too.
+ */
+export function gcaConfig(alg: string, params: Params, own: readonly string[] = []): GcaConfig {
+  checkParams(alg, params, [...GCA_PARAMS, ...own]);
   const cfg: GcaConfig = {
     initCwnd: numParam(alg, params, 'init_cwnd', 0),
     ssThresh: numParam(alg, params, 'ss_thresh', DEFAULT_SS_THRESH),
@@ -100,12 +109,13 @@ export function genericCongAvoid(alg: GcaAlgorithm, cfg: GcaConfig): Algorithm {
       : 'DatapathIntervalRTTProg';
   const programs: Record<string, string> = {};
   if (cfg.ssInFold) programs.SSUpdateProg = SS_UPDATE_PROG;
-  programs[reportProg] =
+  const reportText =
     reportProg === 'AckUpdateProg'
       ? ACK_UPDATE_PROG
       : reportProg === 'DatapathIntervalProg'
         ? INTERVAL_PROG
         : INTERVAL_RTT_PROG;
+  programs[reportProg] = cfg.hystart === true ? withHystart(reportText) : reportText;
 
   return {
     name: alg.name,
@@ -138,6 +148,8 @@ class GcaFlowImpl implements Flow {
   private inEpisode = false;
   /** Agent-clock µs from which a packet counts as sent after the episode's reduction. */
   private episodeSentAfter = 0;
+  /** HyStart's state when `cfg.hystart` (null = off). */
+  private readonly hystart: HyStart | null;
   private readonly m: Measurements = { acked: 0, sacked: 0, loss: 0, wasTimeout: false, rtt: 0, inflight: 0 };
 
   constructor(gca: GcaAlgorithm, cfg: GcaConfig, reportProg: string, dp: DatapathHandle, info: DatapathInfo) {
@@ -149,6 +161,7 @@ class GcaFlowImpl implements Flow {
     this.ssThresh = cfg.ssThresh;
     this.lastReduction = dp.now() - 500_000;
     this.alg = gca.newFlow(this.initCwnd, info.mss, () => dp.now());
+    this.hystart = cfg.hystart === true ? new HyStart(dp.now()) : null;
     if (cfg.ssInFold) {
       this.inStartup = true;
       dp.setProgram('SSUpdateProg', { Cwnd: this.alg.currCwnd() });
@@ -189,6 +202,10 @@ class GcaFlowImpl implements Flow {
     // reordering allowance). Losses it carries still belong to the episode: under FIFO, that
     // delivery is what exposes the last losses among the packets sent before the reduction.
     const closesEpisode = this.inEpisode && m.rtt > 0 && this.dp.now() - m.rtt > this.episodeSentAfter;
+    // HyStart decides before this report's growth, as Linux's pkts_acked runs before cong_avoid.
+    if (this.hystart?.onReport(r, this.alg.currCwnd(), this.ssThresh, this.mss, this.dp.now()) === true) {
+      this.ssThresh = this.alg.currCwnd();
+    }
     m.acked = this.slowStartIncrease(m.acked);
     this.alg.increase(m);
     const reduced = this.maybeReduceCwnd(m);
@@ -215,6 +232,7 @@ class GcaFlowImpl implements Flow {
     if (this.ssThresh < this.initCwnd) this.ssThresh = this.initCwnd;
     this.alg.reset();
     this.alg.setCwnd(this.initCwnd);
+    this.hystart?.reset(this.dp.now());
     this.deficit = 0;
     this.openEpisode(this.dp.now());
     this.updateCwnd();

@@ -20,7 +20,8 @@ import type { Params } from './params.ts';
 export { aimd } from './aimd.ts';
 export { constAlg } from './const.ts';
 export { reno, RenoFlow } from './reno.ts';
-export { cubic, CubicFlow } from './cubic.ts';
+export { cubic, CubicFlow, CUBIC_PARAMS } from './cubic.ts';
+export { HyStart, withHystart, hystartDelayThresh, HYSTART_MIN_SAMPLES } from './hystart.ts';
 export {
   genericCongAvoid,
   gcaConfig,

@@ -17,6 +17,7 @@ const CASES: { alg: string; params: string[]; rate: boolean; extra: string[] }[]
   },
   { alg: 'nimbus', params: ['--param', 'uest=6000000'], rate: true, extra: [] },
   { alg: 'dctcp', params: ['--param', 'g=0.125'], rate: false, extra: ['--ecn-every', '10'] },
+  { alg: 'cubic', params: ['--param', 'hystart=true'], rate: false, extra: ['--rtt-step-us', '500'] },
 ];
 
 for (const c of CASES) {
