@@ -9,7 +9,8 @@
  *  - ≤ 200 bytes of heap per report; agent CPU per report no higher at 1000 flows than at 1.
  *
  * How it decides with little noise: both agents are measured in interleaved rounds (C agent, ours,
- * then ours, C agent, …) and compared by medians, with each figure's range printed beside it. And
+ * then ours, C agent, …), each run on a fresh agent process warmed with a second of the same load,
+ * and compared by medians, with each figure's range printed beside it. And
  * each condition is measured in two placements:
  *
  *  - pinned: the agent on CPU 0, the load generator on CPU 1 (and one hog on each CPU): the same
@@ -22,9 +23,10 @@
  * Also printed: both agents' CPU time per report and system calls per report (counted by
  * `perf stat` in separate short runs, since counting costs each call something).
  *
- * Run: `npm run bench -- ipc` or `node --import tsx bench/ipc/run.ts [seconds per run] [--rounds N]`
- * (default 2 s, 3 rounds: about 3 minutes). `bench/ipc/cpu.ts` prints just the CPU and system
- * call figures, quickly; `bench/ipc/dispatch.ts` measures the runtime alone, in process.
+ * Run: `npm run bench -- ipc`, or `node --import tsx bench/ipc/run.ts [seconds per run]
+ * [--rounds N] [--only idle/pinned,idle/free,hogs/pinned,hogs/free]` (default 2 s and 3 rounds:
+ * about 4 minutes). `bench/ipc/cpu.ts` prints just the CPU and system call figures, quickly;
+ * `bench/ipc/dispatch.ts` measures the runtime alone, in process.
  * @module
  */
 import { rmSync } from 'node:fs';
@@ -51,8 +53,13 @@ const roundsAt = args.indexOf('--rounds');
 const ROUNDS = roundsAt >= 0 ? Number(args[roundsAt + 1]) : 3;
 const SECONDS = Number(args.find((a, i) => /^\d/.test(a) && i !== roundsAt + 1) ?? 2);
 const FLOWS = 1000;
+const onlyAt = args.indexOf('--only');
+/** `--only hogs/pinned` (or idle/free, …): just those sessions. */
+const ONLY = onlyAt >= 0 ? args[onlyAt + 1]!.split(',') : null;
 const AGENT_CPU = 0;
 const LOADGEN_CPU = 1;
+/** Load given to each fresh agent before its measured run (s). */
+const WARM_SECONDS = 1;
 
 /** One loadgen run against one agent. */
 interface Run {
@@ -81,52 +88,44 @@ async function measured(tools: CTools, proc: Proc, sock: string, dir: string, fl
   return { load, cpuUs: us / Math.max(1, load.answered), share: us / 1e6 / load.seconds } satisfies Run;
 }
 
-/** One condition in one placement: ROUNDS interleaved rounds of both agents at 1 and FLOWS flows. */
+/**
+ * One condition in one placement: ROUNDS interleaved rounds of both agents at 1 and FLOWS flows.
+ * Both agents are treated alike: every run starts a fresh agent process, warms it with
+ * WARM_SECONDS of the same load (our agent's hot paths get compiled), then measures.
+ */
 async function session(tools: CTools, dir: string, templates: string[], name: string, pinned: boolean) {
   const agentCpu = pinned ? AGENT_CPU : undefined;
   const lgCpu = pinned ? LOADGEN_CPU : undefined;
-  const oSock = join(dir, 'our-agent.sock');
-  const cSock = join(dir, 'c-agent.sock');
-  const ours = await startOurs(oSock, agentCpu);
-  const stats = async () => {
-    ours.send('measure');
-    return JSON.parse(await ours.next()) as { reports: number; heapBytes: number; gcs: number };
-  };
   const runs: Runs = { c: { one: [], many: [] }, ours: { one: [], many: [] } };
   let heapPerReport: number | null = null;
-  try {
-    // a long-running agent is warm: compile its hot paths before measuring
-    await loadgen(tools, oSock, dir, 1, 1, lgCpu);
-    await loadgen(tools, oSock, dir, FLOWS, 1, lgCpu);
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const flows of [1, FLOWS]) {
-        for (const who of round % 2 === 0 ? (['c', 'ours'] as const) : (['ours', 'c'] as const)) {
-          let r: Run;
-          if (who === 'c') {
-            // a fresh C agent per run: it serves one datapath
-            const c = await start(tools.agent, [cSock, ...templates], agentCpu);
-            r = await measured(tools, c, cSock, dir, flows, lgCpu);
-            await c.stop();
-            rmSync(cSock, { force: true });
-          } else {
-            const heap = round === 0 && flows === FLOWS;
-            if (heap) {
-              ours.send('mark');
-              await ours.next();
-            }
-            r = await measured(tools, ours, oSock, dir, flows, lgCpu);
-            if (heap) {
-              const s = await stats();
-              heapPerReport = s.gcs === 0 ? s.heapBytes / Math.max(1, s.reports) : null;
-            }
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const flows of [1, FLOWS]) {
+      for (const who of round % 2 === 0 ? (['c', 'ours'] as const) : (['ours', 'c'] as const)) {
+        const sock = join(dir, `${who}-agent.sock`);
+        const agent =
+          who === 'c'
+            ? await start(tools.agent, [sock, ...templates], agentCpu)
+            : await startOurs(sock, agentCpu);
+        try {
+          await loadgen(tools, sock, dir, flows, WARM_SECONDS, lgCpu);
+          // our heap per report, over the first 1000-flow run (the measured stretch has no collection)
+          const heap = who === 'ours' && round === 0 && flows === FLOWS;
+          if (heap) {
+            agent.send('mark');
+            await agent.next();
           }
-          runs[who][flows === 1 ? 'one' : 'many'].push(r);
+          runs[who][flows === 1 ? 'one' : 'many'].push(await measured(tools, agent, sock, dir, flows, lgCpu));
+          if (heap) {
+            agent.send('measure');
+            const s = JSON.parse(await agent.next()) as { reports: number; heapBytes: number; gcs: number };
+            heapPerReport = s.gcs === 0 ? s.heapBytes / Math.max(1, s.reports) : null;
+          }
+        } finally {
+          await agent.stop();
+          rmSync(sock, { force: true });
         }
       }
     }
-  } finally {
-    await ours.stop();
-    rmSync(oSock, { force: true });
   }
   return { name, runs, heapPerReport } satisfies Session;
 }
@@ -214,6 +213,8 @@ try {
   for (const hogs of [false, true]) {
     const cond = hogs ? 'two CPU-bound processes beside it' : 'idle machine';
     for (const pinned of pin ? [true, false] : [false]) {
+      if (ONLY !== null && !ONLY.includes(`${hogs ? 'hogs' : 'idle'}/${pinned ? 'pinned' : 'free'}`))
+        continue;
       const stop = hogs ? busy(pinned) : () => {};
       try {
         const where = pinned
@@ -241,10 +242,12 @@ try {
     const n = await syscallsPerReport(tools, startAgent, dir, flows);
     return n === null ? 'n/a (no perf)' : n.toFixed(2);
   };
-  console.log(
-    `\nsystem calls per report (idle, free): C agent ${await sys(startC, 1)} at 1 flow, ` +
-      `${await sys(startC, FLOWS)} at ${FLOWS}; ours ${await sys(startOurs, 1)} at 1 flow, ${await sys(startOurs, FLOWS)} at ${FLOWS}`,
-  );
+  if (ONLY === null) {
+    console.log(
+      `\nsystem calls per report (idle, free): C agent ${await sys(startC, 1)} at 1 flow, ` +
+        `${await sys(startC, FLOWS)} at ${FLOWS}; ours ${await sys(startOurs, 1)} at 1 flow, ${await sys(startOurs, FLOWS)} at ${FLOWS}`,
+    );
+  }
   console.log('\n-- summary: ours ÷ C agent (medians)');
   for (const s of sessions) {
     const { lat, thr } = ratios(s);

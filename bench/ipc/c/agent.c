@@ -11,7 +11,8 @@
  * Like portus (and our agent), it replies with sendto() to the address each datagram came from,
  * on its one bound socket. Replies that find the datapath's queue full wait in order; a second
  * socket connect()ed to the datapath is polled for POLLOUT, which Linux reports when that queue
- * has room (the same design as our transport). Prints `ready`; runs until killed.
+ * has room (the same design as our transport). A READY starts over with the datapath that sent it
+ * (a new load generator may bind the same address). Prints `ready`; runs until killed.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -132,6 +133,17 @@ int main(int argc, char **argv) {
     int n = recvmmsg(sock, msgs, BATCH, MSG_DONTWAIT, NULL);
     for (int i = 0; i < n; i++) {
       if (msgs[i].msg_len < 8) continue;
+      uint16_t type;
+      uint32_t sid;
+      memcpy(&type, bufs[i], 2);
+      memcpy(&sid, bufs[i] + 4, 4);
+      if (type == 5 && connected) { /* READY: a new datapath (perhaps at the same address) */
+        if (probe >= 0) close(probe);
+        probe = -1;
+        connected = 0;
+        created = 0;
+        qhead = qtail; /* what waited for the old one is not for the new one */
+      }
       if (!connected) { /* the one datapath this agent serves */
         peer = from[i];
         peerlen = msgs[i].msg_hdr.msg_namelen;
@@ -144,10 +156,6 @@ int main(int argc, char **argv) {
         }
         connected = 1;
       }
-      uint16_t type;
-      uint32_t sid;
-      memcpy(&type, bufs[i], 2);
-      memcpy(&sid, bufs[i] + 4, 4);
       if (type == 5) emit(&ready, sid);
       else if (type == 0) emit(created++ == 0 ? &first : &create, sid);
       else if (type == 1 && msgs[i].msg_len > 16) emit(&measure, sid); /* a report, not a close */
