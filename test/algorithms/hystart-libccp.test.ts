@@ -4,11 +4,10 @@
 // reports carry the minimum of the latest block of 8 RTT samples.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { getAlgorithm } from '../../src/algorithms/index.ts';
 import { compile } from '../../src/lang/index.ts';
 import { decode, encodeChangeProg, encodeInstall, MsgType } from '../../src/wire/index.ts';
-import { LIBCCP_SRC, buildDrivers, runNative, runTs } from '../bpf/drivers.ts';
+import { needsLibccp, buildDrivers, runNative, runTs } from '../bpf/drivers.ts';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
@@ -32,10 +31,7 @@ function script(text: string): string {
 test(
   'hystart report programs: libccp = TypeScript datapath; hsrtt is the latest block of 8 samples',
   {
-    skip:
-      !existsSync(LIBCCP_SRC) &&
-      process.env.CI !== 'true' &&
-      'libccp sources not found at ../shared/third_party/libccp',
+    skip: needsLibccp,
   },
   () => {
     const drivers = buildDrivers();

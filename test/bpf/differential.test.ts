@@ -6,11 +6,10 @@
 // code must be identical.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { compile } from '../../src/lang/index.ts';
 import { encodeChangeProg, encodeInstall, encodeUpdateFields } from '../../src/wire/index.ts';
 import { genProgram, prng } from '../datapath/programs-gen.ts';
-import { LIBCCP_SRC, buildDrivers, runNative, runTs } from './drivers.ts';
+import { needsLibccp, buildDrivers, runNative, runTs } from './drivers.ts';
 
 const PROGRAMS = 160;
 
@@ -123,10 +122,7 @@ function segment(seed: number): { script: string; source: string } {
 test(
   'BPF datapath logic (userspace build) = TypeScript machine = libccp on random programs and ACKs',
   {
-    skip:
-      !existsSync(LIBCCP_SRC) &&
-      process.env.CI !== 'true' &&
-      'libccp sources not found at ../shared/third_party/libccp',
+    skip: needsLibccp,
   },
   () => {
     const drivers = buildDrivers();
@@ -167,10 +163,7 @@ test(
 test(
   'fallback ends for every flow as soon as the agent sends anything, as in libccp (not sticky)',
   {
-    skip:
-      !existsSync(LIBCCP_SRC) &&
-      process.env.CI !== 'true' &&
-      'libccp sources not found at ../shared/third_party/libccp',
+    skip: needsLibccp,
   },
   () => {
     const prog = compile(

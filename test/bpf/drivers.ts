@@ -16,6 +16,15 @@ const NATIVE = join(ROOT, 'native/bpf');
 /** The upstream libccp sources (read-only; copied before building). */
 export const LIBCCP_SRC = resolve(ROOT, '../shared/third_party/libccp');
 
+/**
+ * The `skip` option of a test that needs the libccp sources: a reason where they are missing,
+ * false where they are there or under CI (which must have them: the test then fails).
+ */
+export const needsLibccp: string | false =
+  !existsSync(LIBCCP_SRC) &&
+  process.env.CI !== 'true' &&
+  'libccp sources not found at ../shared/third_party/libccp';
+
 export interface Drivers {
   driver: string;
   libccp: string;

@@ -5,11 +5,10 @@
 // is no change of the window; the simulator (which models ccp-kernel) must not log it as a cut.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { reno } from '../../src/algorithms/index.ts';
 import { compile } from '../../src/lang/index.ts';
 import { encodeChangeProg, encodeInstall, encodeUpdateFields } from '../../src/wire/index.ts';
-import { LIBCCP_SRC, buildDrivers, runNative, runTs } from '../bpf/drivers.ts';
+import { needsLibccp, buildDrivers, runNative, runTs } from '../bpf/drivers.ts';
 
 const MSS = 1448;
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -20,10 +19,7 @@ const kernelWindow = (bytes: number): number => Math.floor(bytes / MSS) * MSS;
 test(
   "libccp re-applies the kernel's packet-aligned window after an unaligned Cwnd from Reno (no window change)",
   {
-    skip:
-      !existsSync(LIBCCP_SRC) &&
-      process.env.CI !== 'true' &&
-      'libccp sources not found at ../shared/third_party/libccp',
+    skip: needsLibccp,
   },
   () => {
     const [name, source] = Object.entries(reno().datapathPrograms())[0]!;
