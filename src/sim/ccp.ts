@@ -78,7 +78,9 @@ function wireDatapath(
     start(i) {
       const f = net.cfg.flows[i]!;
       const conn = datapath.startConnection({
-        initCwnd: f.initCwndBytes,
+        // the window the flow starts with, in whole packets as the kernel keeps it (CREATE's
+        // init_cwnd is what ccp-kernel reports: snd_cwnd × mss), not the scenario's raw bytes
+        initCwnd: net.flows[i]!.cwndBytes,
         mss: f.mss,
         ...simFlowAddresses(i),
         congAlg: flows[i]!.alg,

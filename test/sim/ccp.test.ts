@@ -2,7 +2,7 @@
 // in-process (messages encoded and decoded as bytes), in simulated time.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Algorithm, DatapathHandle, Flow, Report } from '../../src/agent/index.ts';
+import type { Algorithm, DatapathHandle, DatapathInfo, Flow, Report } from '../../src/agent/index.ts';
 import { resolveScenario, runSimulation, toJson, type Scenario } from '../../src/sim/index.ts';
 
 const base: Omit<Scenario, 'flows'> = { link: '48mbps', rtt: '50ms', buffer: '1bdp' };
@@ -131,4 +131,25 @@ test("custom algorithms run in the simulator, and the agent's clock is the simul
     seen.slice(10).every((s) => Math.abs(s.acked - 20 * MSS) <= 2 * MSS),
     'acked per report',
   );
+});
+
+test('CREATE carries the initial window the flow really has: whole packets, as ccp-kernel reports it', async () => {
+  const seen: number[] = [];
+  const probe: Algorithm = {
+    name: 'probe',
+    datapathPrograms: () => ({ idle: '(def (Report (volatile acked 0))) (when false (report))' }),
+    newFlow(dp: DatapathHandle, info: DatapathInfo): Flow {
+      seen.push(info.initCwnd);
+      dp.setProgram('idle');
+      return { onReport: () => {} };
+    },
+  };
+  // 15000 bytes is 10 packets and 520 bytes: the sender starts with 10 packets (floor), and the
+  // algorithm must see 10 × MSS, not 15000 (before: 15000, a window the flow never had)
+  const r = await runSimulation(
+    resolveScenario({ ...base, duration: '200ms', flows: [{ alg: 'probe', initCwnd: '15000b' }] }),
+    { algorithms: [probe] },
+  );
+  assert.deepEqual(seen, [10 * MSS]);
+  assert.equal(r.series.cwnd[0]![0], 10 * MSS);
 });
